@@ -1,0 +1,15 @@
+rule build_tiny:
+    output:
+        model=directory("resources/models/tiny"),
+    params:
+        tiny=config["model"]["tiny"],
+        seed=config["seed"],
+    log:
+        "logs/build_tiny.log",
+    benchmark:
+        "benchmarks/rules/build_tiny.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/build_tiny.py"

@@ -1,0 +1,16 @@
+rule split_qa:
+    input:
+        qa=lambda wc: config["corpora"][wc.corpus]["qa"],
+        docs=rules.ingest.output.docs,
+    output:
+        train="results/{corpus}/qa/train.jsonl",
+        eval="results/{corpus}/qa/eval.jsonl",
+        manifest="results/{corpus}/qa/split_manifest.json",
+    params:
+        eval_fraction=config["qa"]["eval_fraction"],
+        max_eval=config["qa"]["max_eval"],
+        seed=config["seed"] + config["qa"]["seed_offset"],
+    log:
+        "logs/{corpus}/split_qa.log",
+    script:
+        "../scripts/split_qa.py"

@@ -1,0 +1,44 @@
+import random
+
+from ragft.evaluate import answer_questions, retrieval_hits, retrieve_contexts
+from ragft.index import BM25Searcher, DenseSearcher
+from ragft.jsonl import read_json, read_jsonl, write_json, write_jsonl
+from ragft.logs import setup
+from ragft.metrics import aggregate_answers
+from ragft.models import load_causal_lm, load_embedder, load_tokenizer
+
+log = setup(snakemake.log[0], snakemake.threads)
+p, inp = snakemake.params, snakemake.input
+gen = p.generation
+questions = read_jsonl(inp.questions)
+chunks = read_jsonl(inp.chunks)
+chunk_text = {c["id"]: c["text"] for c in chunks}
+chunk_doc = {c["id"]: c["doc_id"] for c in chunks}
+
+# 1) retrieve
+searcher = None
+if p.system["retriever"] == "dense":
+    searcher = DenseSearcher(inp.index, load_embedder(p.embedder))
+elif p.system["retriever"] == "bm25":
+    searcher = BM25Searcher(inp.index)
+hits = retrieve_contexts(searcher, questions, p.k)
+
+# 2) answer with the base model, plus the system's adapter
+shots = random.Random(p.seed).sample(read_jsonl(inp.train), p.system["shots"]) if p.system["shots"] else []
+tokenizer = load_tokenizer(p.base, gen["trust_remote_code"])
+model = load_causal_lm(p.base, inp.get("adapter"), gen["dtype"], gen["trust_remote_code"])
+predictions = answer_questions(
+    model, tokenizer, questions, hits, chunk_text, shots=shots, templates=gen["templates"],
+    max_new_tokens=gen["max_new_tokens"], batch_size=gen["batch_size"],
+)
+write_jsonl(snakemake.output.predictions, predictions)
+
+# 3) score
+result = {"system": snakemake.wildcards.system, **p.system, **aggregate_answers(predictions, p.bootstrap, p.seed)}
+if searcher is not None:
+    result["retrieval"] = retrieval_hits(predictions, questions, chunk_doc, chunk_text, p.k)
+if "train_summary" in inp.keys():
+    summary = read_json(inp.train_summary)
+    result["cost"] = {"train_tokens": summary["train_tokens"], "train_seconds": summary["train_seconds"]}
+write_json(snakemake.output.metrics, result)
+log.info("%s", result)

@@ -1,0 +1,12 @@
+from ragft.finetune import train
+from ragft.jsonl import read_jsonl, write_json
+from ragft.logs import setup
+
+log = setup(snakemake.log[0], snakemake.threads)
+p = snakemake.params
+summary = train(
+    p.base, read_jsonl(snakemake.input.train), p.recipe, snakemake.output.adapter, snakemake.output.log,
+    p.checkpoints, p.seed, log=log.info, trust_remote_code=p.trust_remote_code,
+)
+write_json(snakemake.output.summary, summary)
+log.info("trained: %s", summary)

@@ -1,0 +1,8 @@
+from ragft.index import build_bm25
+from ragft.jsonl import read_jsonl
+from ragft.logs import setup
+
+log = setup(snakemake.log[0])
+chunks = read_jsonl(snakemake.input.chunks)
+build_bm25([c["text"] for c in chunks], [c["id"] for c in chunks], snakemake.output.index, snakemake.params.k1, snakemake.params.b)
+log.info("bm25 index of %d chunks", len(chunks))

@@ -1,0 +1,122 @@
+"""Token-aware chunking with overlap, stable ids and character offsets into the doc.
+
+Strategies:
+- `tokens`: fixed windows of `size` tokens, consecutive windows sharing `overlap` tokens.
+- `sentences`: whole sentences (and markdown lines) packed into windows of at most `size`
+  tokens; the next window starts with the last sentences of the previous one, up to `overlap`
+  tokens. A sentence longer than `size` is split into token windows.
+Tokens are counted with the embedder's tokenizer, so a chunk never exceeds what it embeds.
+Chunk ids are `{doc_id}#{index:04d}`: stable as long as the doc's text is.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
+
+# a sentence ends at . ! or ? before whitespace, or at a line break (headings, bullets)
+_SENTENCE = re.compile(r"[^\n]*?[.!?](?=\s)|[^\n]+")
+
+
+def token_offsets(tokenizer, text: str) -> list[tuple[int, int]]:
+    """Character span of every token of `text` (special tokens left out)."""
+    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
+    return [tuple(span) for span in enc["offset_mapping"]]
+
+
+def token_range(offsets: list[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+    """Token indices [lo, hi) of the tokens lying wholly inside characters [start, end)."""
+    lo = bisect_left([o[0] for o in offsets], start)
+    hi = bisect_right([o[1] for o in offsets], end)
+    return lo, max(lo, hi)
+
+
+def n_tokens(offsets: list[tuple[int, int]], start: int, end: int) -> int:
+    """How many tokens lie wholly inside characters [start, end)."""
+    lo, hi = token_range(offsets, start, end)
+    return hi - lo
+
+
+def token_windows(offsets: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
+    """Token-index windows [i, j) of at most `size` tokens, sharing `overlap` tokens."""
+    if size <= overlap:
+        raise ValueError(f"chunk size ({size}) must be larger than overlap ({overlap})")
+    windows, i, n = [], 0, len(offsets)
+    while i < n:
+        j = min(i + size, n)
+        windows.append((i, j))
+        if j == n:
+            break
+        i = j - overlap
+    return windows
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences and lines of `text`, whitespace trimmed."""
+    spans = []
+    for m in _SENTENCE.finditer(text):
+        start, end = m.start(), m.end()
+        while start < end and text[start].isspace():
+            start += 1
+        if start < end:
+            spans.append((start, end))
+    return spans
+
+
+def pack_sentences(spans: list[tuple[int, int]], n_tokens: list[int], size: int, overlap: int) -> list[tuple[int, int]]:
+    """Group consecutive sentences into windows [first, last) of at most `size` tokens."""
+    windows, i, n = [], 0, len(spans)
+    while i < n:
+        j, total = i, 0
+        while j < n and (j == i or total + n_tokens[j] <= size):
+            total += n_tokens[j]
+            j += 1
+        windows.append((i, j))
+        if j == n:
+            break
+        # carry the last sentences of this window, up to `overlap` tokens, into the next
+        back, carried = j, 0
+        while back - 1 > i and carried + n_tokens[back - 1] <= overlap:
+            back -= 1
+            carried += n_tokens[back]
+        i = back
+    return windows
+
+
+def chunk_doc(doc: dict, tokenizer, size: int, overlap: int, strategy: str = "sentences") -> list[dict]:
+    """The chunks of one doc: `{"id", "doc_id", "text", "start", "end", "n_tokens"}`."""
+    text = doc["text"]
+    offsets = token_offsets(tokenizer, text)
+    spans: list[tuple[int, int]] = []
+    if strategy == "tokens":
+        spans = [(offsets[i][0], offsets[j - 1][1]) for i, j in token_windows(offsets, size, overlap)]
+    elif strategy == "sentences":
+        pieces: list[tuple[int, int]] = []
+        for s, e in sentence_spans(text):
+            lo, hi = token_range(offsets, s, e)
+            inner = offsets[lo:hi]
+            if len(inner) > size:  # one sentence longer than a chunk: cut it into token windows
+                pieces += [(inner[a][0], inner[b - 1][1]) for a, b in token_windows(inner, size, overlap)]
+            else:
+                pieces.append((s, e))
+        counts = [n_tokens(offsets, s, e) for s, e in pieces]
+        spans = [(pieces[a][0], pieces[b - 1][1]) for a, b in pack_sentences(pieces, counts, size, overlap)]
+    else:
+        raise ValueError(f"chunk.strategy {strategy!r} is not one of: tokens, sentences")
+    return [
+        {
+            "id": f"{doc['id']}#{n:04d}",
+            "doc_id": doc["id"],
+            "text": text[s:e],
+            "start": s,
+            "end": e,
+            "n_tokens": n_tokens(offsets, s, e),
+        }
+        for n, (s, e) in enumerate(spans)
+    ]
+
+
+def chunk_docs(docs: Iterable[dict], tokenizer, size: int, overlap: int, strategy: str = "sentences") -> list[dict]:
+    """Chunks of every doc, in doc order."""
+    return [c for doc in docs for c in chunk_doc(doc, tokenizer, size, overlap, strategy)]

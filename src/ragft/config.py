@@ -1,0 +1,68 @@
+"""Config checking: a mistake stops the run before any job starts, in one line naming the key."""
+
+from __future__ import annotations
+
+import glob
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config mistake; its message is one line: `config key 'a.b': what was expected`."""
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def schema_errors(config: dict, schema_path: str | Path) -> list[str]:
+    """One line per JSON Schema violation, best match first."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=jsonschema.exceptions.relevance)
+    out = []
+    for err in errors:
+        if err.validator == "additionalProperties":
+            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
+            out.append(f"config key '{_key(list(err.absolute_path) + extra[:1])}': unknown key (allowed: {', '.join(sorted(err.schema.get('properties', {})))})")
+        else:
+            out.append(f"config key '{_key(err.absolute_path)}': {err.message}")
+    return out
+
+
+def semantic_errors(config: dict) -> list[str]:
+    """Cross-key mistakes the schema cannot see: unknown recipes, missing sources, bad overlap."""
+    out = []
+    recipes = config.get("finetune", {}).get("recipes", {})
+    for name, system in config.get("systems", {}).items():
+        adapter = system.get("adapter", "none")
+        if adapter != "none" and adapter not in recipes:
+            out.append(f"config key 'systems.{name}.adapter': {adapter!r} is not a recipe under finetune.recipes ({', '.join(recipes) or 'none defined'})")
+    for name, corpus in config.get("corpora", {}).items():
+        sources = corpus.get("source")
+        for src in [sources] if isinstance(sources, str) else sources or []:
+            if not glob.glob(src) and not Path(src).exists():
+                out.append(f"config key 'corpora.{name}.source': {src!r} matches no file or directory")
+        qa = corpus.get("qa")
+        if qa and not Path(qa).is_file():
+            out.append(f"config key 'corpora.{name}.qa': {qa!r} is not a file")
+    chunk = config.get("chunk", {})
+    if chunk.get("overlap", 0) >= chunk.get("size", 128):
+        out.append(f"config key 'chunk.overlap': {chunk.get('overlap')} must be smaller than chunk.size ({chunk.get('size', 128)})")
+    return out
+
+
+def recipe_defaults(schema_path: str | Path) -> dict:
+    """The default of every fine-tuning recipe key, from the schema."""
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    props = schema["definitions"]["recipe"]["properties"]
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
+def check(config: dict, schema_path: str | Path) -> None:
+    """Raise ConfigError with the first mistake found, schema violations first."""
+    errors = schema_errors(config, schema_path) or semantic_errors(config)
+    if errors:
+        raise ConfigError(errors[0])

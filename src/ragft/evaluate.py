@@ -1,0 +1,82 @@
+"""Answer the eval questions with one system (retriever + adapter + prompt) and score them."""
+
+from __future__ import annotations
+
+import time
+
+from ragft import generate, metrics, prompts
+
+
+def retrieve_contexts(searcher, questions: list[dict], k: int) -> list[list[tuple[str, float]]]:
+    """The top-k (chunk id, score) of each question, or nothing without a retriever."""
+    if searcher is None:
+        return [[] for _ in questions]
+    return searcher.search([q["question"] for q in questions], k)
+
+
+def system_prompts(questions: list[dict], hits: list[list[tuple[str, float]]], chunk_text: dict[str, str],
+                   shots: list[dict], templates: dict | None) -> list[str]:
+    """One prompt per question from the shared template family."""
+    return [
+        prompts.build_prompt(q["question"], [chunk_text[c] for c, _ in h] or None, shots or None, templates)
+        for q, h in zip(questions, hits)
+    ]
+
+
+def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: dict[str, str], *, shots=(),
+                     templates=None, max_new_tokens: int = 24, batch_size: int = 16) -> list[dict]:
+    """Prediction records (contract order) for every question, with gold-answer NLL and cost."""
+    texts = system_prompts(questions, hits, chunk_text, list(shots), templates)
+    start = time.time()
+    answers = generate.generate_answers(model, tokenizer, texts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    latency = (time.time() - start) / max(1, len(questions))
+    nll = generate.answer_nll(model, tokenizer, texts, [q["answers"][0] for q in questions], batch_size=batch_size)
+    return [
+        {
+            "id": q["id"],
+            "question": q["question"],
+            "answers": q["answers"],
+            "prediction": a,
+            "contexts": [{"chunk_id": c, "score": round(s, 6)} for c, s in h],
+            "prompt_tokens": len(tokenizer(t, add_special_tokens=False)["input_ids"]),
+            "latency_s": round(latency, 6),
+            "gold_nll": round(n, 6),
+        }
+        for q, a, h, t, n in zip(questions, answers, hits, texts, nll)
+    ]
+
+
+def retrieval_hits(predictions: list[dict], questions: list[dict], chunk_doc: dict[str, str],
+                   chunk_text: dict[str, str], k: int) -> dict:
+    """Mean recall@k by gold doc and by answer string over the questions that have gold docs."""
+    gold = {q["id"]: q for q in questions}
+    rec, ans = [], []
+    for p in predictions:
+        ids = [c["chunk_id"] for c in p["contexts"]]
+        if gold[p["id"]]["doc_ids"]:
+            rec.append(metrics.recall_at_k([chunk_doc[c] for c in ids], gold[p["id"]]["doc_ids"], k))
+        ans.append(metrics.answer_recall_at_k([chunk_text[c] for c in ids], p["answers"], k))
+    return {
+        f"recall@{k}": round(sum(rec) / len(rec), 6) if rec else None,
+        f"answer_recall@{k}": round(sum(ans) / len(ans), 6) if ans else None,
+    }
+
+
+def retrieval_metrics(runs: list[list[tuple[str, float]]], questions: list[dict], chunk_doc: dict[str, str],
+                      chunk_text: dict[str, str], ks=(1, 3, 5, 10, 20)) -> dict:
+    """recall@k (gold doc), answer_recall@k (answer string in a chunk), MRR@10 and nDCG@10."""
+    out: dict[str, list[float]] = {}
+    for q, hits in zip(questions, runs):
+        ids = [c for c, _ in hits]
+        docs = [chunk_doc[c] for c in ids]
+        for k in ks:
+            out.setdefault(f"answer_recall@{k}", []).append(
+                metrics.answer_recall_at_k([chunk_text[c] for c in ids], q["answers"], k))
+        if not q["doc_ids"]:
+            continue  # questions without a gold doc count only for answer recall
+        for k in ks:
+            out.setdefault(f"recall@{k}", []).append(metrics.recall_at_k(docs, q["doc_ids"], k))
+        out.setdefault("mrr@10", []).append(metrics.mrr_at_k(docs, q["doc_ids"], 10))
+        out.setdefault("ndcg@10", []).append(metrics.ndcg_at_k(docs, q["doc_ids"], 10))
+    order = [f"recall@{k}" for k in ks] + [f"answer_recall@{k}" for k in ks] + ["mrr@10", "ndcg@10"]
+    return {name: round(sum(out[name]) / len(out[name]), 6) for name in order if out.get(name)}

@@ -1,0 +1,194 @@
+"""Answer, retrieval and bootstrap metrics: pure functions over strings, id lists and floats."""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+ANSWER_METRICS = ("exact_match", "f1", "contains", "gold_nll")
+
+_PUNCT = set(string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+# ---- answer quality (SQuAD conventions) -------------------------------------------------
+
+
+def normalize_answer(s: str) -> str:
+    """SQuAD normalisation: lower-case, drop ASCII punctuation and articles, collapse whitespace."""
+    s = "".join(ch for ch in s.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", s).split())
+
+
+def exact_match(prediction: str, answers: Sequence[str]) -> float:
+    """1.0 if the normalised prediction equals any normalised gold answer."""
+    pred = normalize_answer(prediction)
+    return max((float(pred == normalize_answer(a)) for a in answers), default=0.0)
+
+
+def _f1(pred: list[str], gold: list[str]) -> float:
+    if not pred or not gold:
+        return float(pred == gold)
+    same = sum((Counter(pred) & Counter(gold)).values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(gold)
+    return 2 * precision * recall / (precision + recall)
+
+
+def token_f1(prediction: str, answers: Sequence[str]) -> float:
+    """SQuAD token F1, best over gold answers; both empty scores 1.0, one empty 0.0."""
+    pred = normalize_answer(prediction).split()
+    return max((_f1(pred, normalize_answer(a).split()) for a in answers), default=0.0)
+
+
+def _contains(text: str, answer: str) -> bool:
+    # Whole tokens only (normalised text is single-spaced), so "1" is not found in "1999".
+    return f" {answer} " in f" {text} "
+
+
+def contains_answer(prediction: str, answers: Sequence[str]) -> float:
+    """1.0 if a normalised gold answer occurs, as whole tokens, in the normalised prediction."""
+    pred = normalize_answer(prediction)
+    golds = [normalize_answer(a) for a in answers]
+    return max((float(_contains(pred, g) if g else pred == g) for g in golds), default=0.0)
+
+
+def _lcs(x: list[str], y: list[str]) -> int:
+    row = [0] * (len(y) + 1)
+    for xi in x:
+        prev = 0
+        for j, yj in enumerate(y, 1):
+            prev, row[j] = row[j], prev + 1 if xi == yj else max(row[j], row[j - 1])
+    return row[-1]
+
+
+def rouge_l(prediction: str, answers: Sequence[str]) -> float:
+    """ROUGE-L F1 (longest common token subsequence) on normalised tokens, best over answers."""
+    pred = normalize_answer(prediction).split()
+    best = 0.0
+    for a in answers:
+        gold = normalize_answer(a).split()
+        if not pred or not gold:
+            best = max(best, float(pred == gold))
+            continue
+        lcs = _lcs(pred, gold)
+        if lcs:
+            p, r = lcs / len(pred), lcs / len(gold)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+# ---- retrieval, per query -------------------------------------------------------------
+# Ranks are positions in the retrieved list (chunks), so `k` is the number of chunks shown to
+# the model; several chunks of one doc count once. A query without gold docs scores 0.0, so
+# callers should leave such queries out.
+
+
+def recall_at_k(retrieved_doc_ids: Sequence[str], gold_doc_ids: Sequence[str], k: int) -> float:
+    """1.0 if any gold doc is among the top `k` retrieved, else 0.0."""
+    gold = set(gold_doc_ids)
+    return float(any(d in gold for d in retrieved_doc_ids[:k]))
+
+
+def answer_recall_at_k(retrieved_texts: Sequence[str], answers: Sequence[str], k: int) -> float:
+    """1.0 if a normalised gold answer occurs (whole tokens) in any of the top-`k` texts."""
+    golds = [g for g in (normalize_answer(a) for a in answers) if g]
+    texts = [normalize_answer(t) for t in retrieved_texts[:k]]
+    return float(any(_contains(t, g) for t in texts for g in golds))
+
+
+def mrr_at_k(retrieved_doc_ids: Sequence[str], gold_doc_ids: Sequence[str], k: int) -> float:
+    """Reciprocal rank of the first gold doc within the top `k`, else 0.0."""
+    gold = set(gold_doc_ids)
+    for rank, d in enumerate(retrieved_doc_ids[:k], 1):
+        if d in gold:
+            return 1.0 / rank
+    return 0.0
+
+
+def ndcg_at_k(retrieved_doc_ids: Sequence[str], gold_doc_ids: Sequence[str], k: int = 10) -> float:
+    """Binary-relevance nDCG@k; a gold doc gains only at its first occurrence."""
+    gold = set(gold_doc_ids)
+    seen: set[str] = set()
+    dcg = 0.0
+    for i, d in enumerate(retrieved_doc_ids[:k]):
+        if d in gold and d not in seen:
+            seen.add(d)
+            dcg += 1.0 / math.log2(i + 2)
+    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(gold), k)))
+    return dcg / ideal if ideal else 0.0
+
+
+# ---- bootstrap ------------------------------------------------------------------------
+
+
+def _bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(values), size=(n_boot, len(values)))
+    return values[idx].mean(axis=1)
+
+
+def mean_ci(
+    values: Sequence[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
+) -> dict:
+    """Mean with a percentile-bootstrap (1 - alpha) interval; None/NaN values are skipped,
+    and with none left every figure is None."""
+    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
+    if len(x) == 0:
+        return {"mean": None, "lo": None, "hi": None, "n": 0}
+    lo, hi = np.quantile(_bootstrap_means(x, n_boot, seed), [alpha / 2, 1 - alpha / 2])
+    return {"mean": float(x.mean()), "lo": float(lo), "hi": float(hi), "n": len(x)}
+
+
+def paired_bootstrap_p(
+    a: Sequence[float], b: Sequence[float], n_boot: int = 1000, seed: int = 0
+) -> float:
+    """Two-sided p for mean(a) == mean(b) on the same questions: resample question indices, count
+    mean differences at or past zero opposite the observed one; p = 2(count+1)/(n_boot+1), <= 1."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(
+            f"paired_bootstrap_p needs the same questions in both: {a.shape} vs {b.shape}"
+        )
+    keep = ~(np.isnan(a) | np.isnan(b))
+    d = a[keep] - b[keep]
+    observed = d.mean() if len(d) else 0.0
+    if observed == 0:
+        return 1.0
+    boot = _bootstrap_means(d, n_boot, seed)
+    opposite = int(np.sum(boot <= 0) if observed > 0 else np.sum(boot >= 0))
+    return min(1.0, 2 * (opposite + 1) / (n_boot + 1))
+
+
+# ---- predictions -> metrics.json ------------------------------------------------------
+
+
+def per_question(predictions: Sequence[dict]) -> dict[str, list[float]]:
+    """Per-question exact_match, f1, contains and gold_nll (NaN where missing), in id order."""
+    preds = sorted(predictions, key=lambda p: p["id"])
+    nll = [p.get("gold_nll") for p in preds]
+    return {
+        "exact_match": [exact_match(p["prediction"], p["answers"]) for p in preds],
+        "f1": [token_f1(p["prediction"], p["answers"]) for p in preds],
+        "contains": [contains_answer(p["prediction"], p["answers"]) for p in preds],
+        "gold_nll": [math.nan if v is None else float(v) for v in nll],
+    }
+
+
+def aggregate_answers(predictions: Sequence[dict], n_boot: int = 1000, seed: int = 0) -> dict:
+    """System metrics: each quality metric's mean and bootstrap interval, plus mean cost."""
+    scores = per_question(predictions)
+    out: dict = {"n": len(predictions)}
+    for name in ANSWER_METRICS:
+        ci = mean_ci(scores[name], n_boot=n_boot, seed=seed)
+        out[name] = {"mean": ci["mean"], "lo": ci["lo"], "hi": ci["hi"]}
+    for cost in ("prompt_tokens", "latency_s"):
+        vals = [p[cost] for p in predictions if p.get(cost) is not None]
+        out[cost] = float(np.mean(vals)) if vals else None
+    return out

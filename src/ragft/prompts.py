@@ -1,0 +1,35 @@
+"""The one prompt-template family every system uses, so systems differ only in what they add.
+
+`context` is used when a retriever supplies passages, `closed` when none does; `shot` renders
+one worked example for few-shot prompts. The answer follows the prompt after one space and ends
+at a newline, which is also the stop string for generation.
+"""
+
+from __future__ import annotations
+
+DEFAULT_TEMPLATES = {
+    "context": "Context:\n{context}\n\nQuestion: {question}\nAnswer:",
+    "closed": "Question: {question}\nAnswer:",
+    "shot": "Question: {question}\nAnswer: {answer}\n\n",
+}
+ANSWER_PREFIX = " "
+STOP = "\n"
+
+
+def build_prompt(
+    question: str,
+    contexts: list[str] | None = None,
+    shots: list[dict] | None = None,
+    templates: dict | None = None,
+) -> str:
+    """The prompt for one question: optional few-shot examples, then context or closed book."""
+    t = {**DEFAULT_TEMPLATES, **(templates or {})}
+    prefix = "".join(t["shot"].format(question=s["question"], answer=s["answers"][0]) for s in shots or [])
+    if contexts:
+        return prefix + t["context"].format(context="\n\n".join(contexts), question=question)
+    return prefix + t["closed"].format(question=question)
+
+
+def answer_text(answer: str) -> str:
+    """The completion a model is trained to produce after a prompt."""
+    return ANSWER_PREFIX + answer + STOP

@@ -1,0 +1,117 @@
+"""A generated reading-comprehension corpus for pretraining `builtin:tiny`.
+
+It teaches a small model to *read*: find the sentence about the asked entity and relation in a
+context and copy the value. Entities, relations and values are invented from a syllable set and
+word lists disjoint from the demo domain's, so the model learns the skill and none of the facts
+(the knowledge-injection setting of Ovadia et al.). Every choice derives from one seed.
+"""
+
+from __future__ import annotations
+
+import random
+
+# Disjoint from the demo generator's syllables (ragft.demo_data), so no demo entity can occur here.
+SYLLABLES = (
+    "zan quo pim lex dor vit nub gral hem fos tiq wen blor ush yad cre mip zel tov hask jun pry ob "
+    "ulk neb sab rop wix dag ef"
+).split()
+
+ADJECTIVES = (
+    "home main chief first oldest usual favourite northern annual secret official lucky spare "
+    "winter summer night inner outer lower upper public private royal eastern western central "
+    "minimum maximum average founding closing opening"
+).split()
+
+NOUNS = (
+    "port colour river city engineer speed material patron mascot motto export guild harbour "
+    "language instrument mineral symbol street bridge tower lantern festival island valley "
+    "archive ledger signal anchor library engine captain rival partner warden founder number "
+    "weight height distance price rank fuel route kitchen garden"
+).split()
+
+UNITS = "metres kilometres kilograms litres hours minutes coins steps pages knots degrees".split()
+MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+PARTS = "early mid late".split()
+KINDS = "ship guild tower island lantern company choir engine archive caravan".split()
+
+
+def make_name(rng: random.Random, words: int = 2) -> str:
+    """An invented proper name of one or more words built from SYLLABLES."""
+    return " ".join(
+        "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3)))).capitalize()
+        for _ in range(words)
+    )
+
+
+def make_value(rng: random.Random) -> str:
+    """A short answer value of one of several shapes (number with unit, name, span, year)."""
+    shape = rng.randrange(6)
+    if shape == 0:
+        return f"{rng.randint(2, 990)} {rng.choice(UNITS)}"
+    if shape == 1:
+        return make_name(rng, rng.choice((1, 2)))
+    if shape == 2:
+        a, b = rng.sample(MONTHS, 2)
+        return f"{rng.choice(PARTS)} {a} to {rng.choice(PARTS)} {b}"
+    if shape == 3:
+        return str(rng.randint(1400, 2020))
+    if shape == 4:
+        lo = rng.randint(1, 80) / 10
+        return f"{lo:.1f} to {lo + rng.randint(2, 30) / 10:.1f}"
+    return f"the {make_name(rng, 1)} {rng.choice(NOUNS)}"
+
+
+def make_relation(rng: random.Random) -> str:
+    """A relation phrase such as 'northern harbour' (lower case)."""
+    return f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
+
+
+def fact_sentences(entity: str, relation: str, value: str) -> list[str]:
+    """The phrasings of one fact; the first is the canonical one the questions mirror."""
+    return [
+        f"The {relation} of {entity} is {value}.",
+        f"{entity}'s {relation} is {value}.",
+        f"{value[0].upper() + value[1:]} is the {relation} of {entity}.",
+        f"- {relation[0].upper() + relation[1:]}: {value}",
+        f"For {entity}, the {relation} is {value}.",
+    ]
+
+
+def question_for(entity: str, relation: str, rng: random.Random) -> str:
+    """A question about one fact, in one of the two forms the workflow's questions use."""
+    if rng.random() < 0.3:
+        return f"What is {entity}'s {relation}?"
+    return f"What is the {relation} of {entity}?"
+
+
+def make_example(rng: random.Random, max_entities: int = 3, max_facts: int = 4) -> dict:
+    """One context of facts about a few entities, a question about one fact, and its answer."""
+    sentences: list[str] = []
+    facts = []
+    for _ in range(rng.randint(1, max_entities)):
+        entity = make_name(rng)
+        kind = rng.choice(KINDS)
+        sentences.append(rng.choice((f"# {entity}", f"{entity} is a {kind}.", f"About {entity}.")))
+        relations = {make_relation(rng) for _ in range(rng.randint(1, max_facts))}
+        for relation in sorted(relations):
+            value = make_value(rng)
+            phrasings = fact_sentences(entity, relation, value)
+            # the canonical phrasing most of the time, so reading transfers to unseen relations
+            sentences.append(phrasings[0] if rng.random() < 0.6 else rng.choice(phrasings[1:]))
+            facts.append((entity, relation, value))
+    head, body = sentences[:1], sentences[1:]
+    rng.shuffle(body)
+    entity, relation, value = rng.choice(facts)
+    return {
+        "context": "\n".join(head + body),
+        "question": question_for(entity, relation, rng),
+        "answer": value,
+    }
+
+
+def examples(seed: int, n: int, max_entities: int = 3, max_facts: int = 4) -> list[dict]:
+    """`n` seeded examples."""
+    rng = random.Random(seed)
+    return [make_example(rng, max_entities, max_facts) for _ in range(n)]

@@ -1,0 +1,165 @@
+import math
+
+import pytest
+
+from ragft.metrics import (
+    aggregate_answers,
+    answer_recall_at_k,
+    contains_answer,
+    exact_match,
+    mean_ci,
+    mrr_at_k,
+    ndcg_at_k,
+    normalize_answer,
+    paired_bootstrap_p,
+    per_question,
+    recall_at_k,
+    rouge_l,
+    token_f1,
+)
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("The  Cat!", "cat"),
+        ("theater", "theater"),  # articles only as whole words
+        ("A man, a plan, an apple", "man plan apple"),
+        ("  Hello\tWorld\n", "hello world"),
+        ("an", ""),
+        ("Anne's", "annes"),
+        ("the-end", "theend"),  # SQuAD deletes punctuation before removing articles
+    ],
+)
+def test_normalize_answer(raw, expected):
+    assert normalize_answer(raw) == expected
+
+
+def test_exact_match():
+    assert exact_match("The Cat.", ["cat"]) == 1.0
+    assert exact_match("cat sat", ["cat"]) == 0.0
+    assert exact_match("x", ["no", "X."]) == 1.0
+    assert exact_match("x", []) == 0.0
+
+
+def test_token_f1():
+    # tokens {cat, sat} vs {cat, sat, on}: precision 1, recall 2/3 -> F1 0.8
+    assert token_f1("the cat sat", ["a cat sat on"]) == pytest.approx(0.8)
+    assert token_f1("cat", ["dog", "cat dog"]) == pytest.approx(2 / 3)  # best answer wins
+    assert token_f1("cat cat", ["cat"]) == pytest.approx(2 / 3)  # multiset overlap
+    assert token_f1("the", ["a"]) == 1.0  # both normalise to empty
+    assert token_f1("", ["cat"]) == 0.0
+    assert token_f1("cat", ["the"]) == 0.0
+    assert token_f1("dog", ["cat"]) == 0.0
+
+
+def test_contains_answer_matches_whole_tokens():
+    assert contains_answer("It was Paris, France.", ["paris"]) == 1.0
+    assert contains_answer("in 1999", ["1"]) == 0.0
+    assert contains_answer("concatenate", ["cat"]) == 0.0
+    assert contains_answer("the blue whale swims", ["Blue Whale"]) == 1.0
+    assert contains_answer("", ["the"]) == 1.0  # empty gold only matches an empty prediction
+    assert contains_answer("cat", ["the"]) == 0.0
+
+
+def test_rouge_l():
+    # [cat, sat, on, mat] vs [cat, on, mat]: LCS 3, P 3/4, R 1 -> 6/7
+    assert rouge_l("the cat sat on a mat", ["cat on the mat"]) == pytest.approx(6 / 7)
+    assert rouge_l("dog", ["cat"]) == 0.0
+
+
+def test_retrieval_gold_at_rank_two_with_duplicate_chunks():
+    ranked, gold = ["d2", "d1", "d1", "d3"], ["d1"]
+    assert recall_at_k(ranked, gold, 1) == 0.0
+    assert recall_at_k(ranked, gold, 2) == 1.0
+    assert mrr_at_k(ranked, gold, 10) == 0.5
+    assert mrr_at_k(ranked, gold, 1) == 0.0
+    assert ndcg_at_k(ranked, gold, 10) == pytest.approx(1 / math.log2(3))
+
+
+def test_ndcg_two_gold_docs():
+    ranked, gold = ["a", "x", "b", "y"], ["a", "b"]
+    ideal = 1 + 1 / math.log2(3)
+    assert ndcg_at_k(ranked, gold, 10) == pytest.approx((1 + 1 / math.log2(4)) / ideal)
+    assert ndcg_at_k(ranked, gold, 2) == pytest.approx(1 / ideal)
+    assert ndcg_at_k(ranked, gold, 1) == 1.0
+    # repeated chunks of one gold doc gain once
+    assert ndcg_at_k(["g", "g", "g"], ["g", "h"]) == pytest.approx(1 / ideal)
+
+
+def test_retrieval_without_gold_scores_zero():
+    assert recall_at_k(["a"], [], 5) == 0.0
+    assert mrr_at_k(["a"], [], 5) == 0.0
+    assert ndcg_at_k(["a"], []) == 0.0
+
+
+def test_answer_recall_at_k():
+    texts = ["Nothing here.", "The capital is Paris."]
+    assert answer_recall_at_k(texts, ["paris"], 1) == 0.0
+    assert answer_recall_at_k(texts, ["paris"], 2) == 1.0
+    assert answer_recall_at_k(texts, ["the"], 2) == 0.0  # empty after normalisation
+
+
+def test_mean_ci_deterministic():
+    a = mean_ci([0, 1, 1, 0], n_boot=200, seed=3)
+    assert a == mean_ci([0, 1, 1, 0], n_boot=200, seed=3)
+    assert a["mean"] == 0.5 and a["n"] == 4
+    assert 0.0 <= a["lo"] <= 0.5 <= a["hi"] <= 1.0
+    assert mean_ci([2.0, 2.0, 2.0]) == {"mean": 2.0, "lo": 2.0, "hi": 2.0, "n": 3}
+
+
+def test_mean_ci_skips_missing():
+    assert mean_ci([1.0, None, 3.0, math.nan])["mean"] == 2.0
+    assert mean_ci([]) == {"mean": None, "lo": None, "hi": None, "n": 0}
+
+
+def test_paired_bootstrap_p():
+    assert paired_bootstrap_p([0.1, 0.5, 0.9], [0.1, 0.5, 0.9]) == 1.0
+    # every resampled difference is +1: no opposite draws, smallest p the method can give
+    assert paired_bootstrap_p([1] * 50, [0] * 50) == pytest.approx(2 / 1001)
+    a = [1] * 40 + [0] * 10
+    b = [0] * 40 + [1] * 10
+    p = paired_bootstrap_p(a, b, seed=7)
+    assert p < 0.05
+    assert p == paired_bootstrap_p(a, b, seed=7) == paired_bootstrap_p(b, a, seed=7)
+    with pytest.raises(ValueError, match="same questions"):
+        paired_bootstrap_p([1, 0], [1])
+
+
+def _pred(id, answers, prediction, nll, tokens, latency):
+    return {"id": id, "question": "?", "answers": answers, "prediction": prediction,
+            "contexts": [], "prompt_tokens": tokens, "latency_s": latency, "gold_nll": nll}
+
+
+PREDS = [
+    _pred("q2", ["Paris"], "paris", 1.0, 10, 0.5),
+    _pred("q1", ["blue whale"], "a whale", 3.0, 20, 1.5),
+]
+
+
+def test_per_question_in_id_order():
+    assert per_question(PREDS) == {
+        "exact_match": [0.0, 1.0],
+        "f1": [pytest.approx(2 / 3), 1.0],
+        "contains": [0.0, 1.0],
+        "gold_nll": [3.0, 1.0],
+    }
+
+
+def test_aggregate_answers_shape_and_means():
+    out = aggregate_answers(PREDS, n_boot=100, seed=0)
+    metrics = ["exact_match", "f1", "contains", "gold_nll"]
+    assert list(out) == ["n", *metrics, "prompt_tokens", "latency_s"]
+    assert out["n"] == 2
+    assert all(list(out[m]) == ["mean", "lo", "hi"] for m in metrics)
+    assert out["exact_match"]["mean"] == 0.5
+    assert out["f1"]["mean"] == pytest.approx(5 / 6)
+    assert out["contains"]["mean"] == 0.5
+    assert out["gold_nll"]["mean"] == 2.0
+    assert out["prompt_tokens"] == 15.0 and out["latency_s"] == 1.0
+    assert out == aggregate_answers(PREDS, n_boot=100, seed=0)
+
+
+def test_aggregate_answers_without_gold_nll():
+    preds = [dict(p, gold_nll=None) for p in PREDS]
+    assert aggregate_answers(preds, n_boot=10)["gold_nll"] == {"mean": None, "lo": None, "hi": None}
