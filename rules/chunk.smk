@@ -8,6 +8,8 @@ rule chunk:
         strategy=config["chunk"]["strategy"],
         size=config["chunk"]["size"],
         overlap=config["chunk"]["overlap"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/chunk.log",
     script:

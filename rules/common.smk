@@ -1,3 +1,4 @@
+import os
 import sys
 
 from snakemake.utils import validate
@@ -39,10 +40,9 @@ def base_model():
     return base if os.path.isdir(base) else []
 
 
-def base_model_spec():
-    """What the scripts load: the tiny model's directory or the configured spec."""
-    base = config["model"]["base"]
-    return "resources/models/tiny" if base == "builtin:tiny" else base
+def base_model_path(wildcards, input):
+    """What the scripts load: the base model's input directory, or else its hub id."""
+    return input.model if input.get("model") else config["model"]["base"]
 
 
 def system(wildcards):

@@ -10,12 +10,14 @@ rule evaluate:
         metrics="results/{corpus}/eval/{system}/metrics.json",
     params:
         system=system,
-        base=base_model_spec(),
+        base=base_model_path,
         embedder=config["embed"]["model"],
         k=config["retrieval"]["k"],
         generation=generation(),
         seed=config["seed"],
         bootstrap=config["report"]["bootstrap"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/eval/{system}.log",
     benchmark:

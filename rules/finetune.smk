@@ -7,10 +7,12 @@ rule finetune_data:
         train="results/{corpus}/finetune/{recipe}/train.jsonl",
         report="results/{corpus}/finetune/{recipe}/data_report.json",
     params:
-        base=base_model_spec(),
+        base=base_model_path,
         builders=config["finetune"]["data"],
         templates=config["model"].get("templates"),
         seed=config["seed"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/finetune/{recipe}/data.log",
     script:
@@ -26,11 +28,13 @@ rule finetune:
         log="results/{corpus}/finetune/{recipe}/train_log.jsonl",
         summary="results/{corpus}/finetune/{recipe}/train_summary.json",
     params:
-        base=base_model_spec(),
+        base=base_model_path,
         recipe=recipe,
         checkpoints=lambda wc: f"results/{wc.corpus}/finetune/{wc.recipe}/checkpoints",
         seed=config["seed"],
         trust_remote_code=config["model"]["trust_remote_code"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/finetune/{recipe}/train.log",
     benchmark:

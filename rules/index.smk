@@ -7,6 +7,8 @@ rule index_dense:
         embedder=config["embed"]["model"],
         batch_size=config["embed"]["batch_size"],
         factory=config["index"]["factory"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/index_dense.log",
     benchmark:
@@ -26,6 +28,8 @@ rule index_bm25:
     params:
         k1=config["index"]["bm25"]["k1"],
         b=config["index"]["bm25"]["b"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/index_bm25.log",
     script:
@@ -45,6 +49,8 @@ rule retrieval_eval:
         embedder=config["embed"]["model"],
         retrievers=RETRIEVERS,
         ks=[1, 3, 5, 10, 20],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/retrieval_eval.log",
     threads: 2

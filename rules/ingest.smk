@@ -9,6 +9,8 @@ rule ingest:
         source=lambda wc: config["corpora"][wc.corpus]["source"],
         jsonl_fields=lambda wc: config["corpora"][wc.corpus].get("jsonl_fields"),
         min_chars=config["clean"]["min_chars"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/ingest.log",
     benchmark:

@@ -4,6 +4,8 @@ rule build_tiny:
     params:
         tiny=config["model"]["tiny"],
         seed=config["seed"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/build_tiny.log",
     benchmark:

@@ -10,6 +10,8 @@ rule split_qa:
         eval_fraction=config["qa"]["eval_fraction"],
         max_eval=config["qa"]["max_eval"],
         seed=config["seed"] + config["qa"]["seed_offset"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/split_qa.log",
     script:

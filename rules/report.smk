@@ -10,6 +10,8 @@ rule report:
         systems=config["systems"],
         bootstrap=config["report"]["bootstrap"],
         seed=config["seed"],
+    conda:
+        "../envs/ragft.yaml"
     log:
         "logs/{corpus}/report.log",
     script:

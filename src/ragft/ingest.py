@@ -461,7 +461,7 @@ def dedup_exact(docs: Iterable[dict]) -> tuple[list[dict], list[Rejection]]:
         else:
             kept_id[doc["sha256"]] = doc["id"]
             kept.append(doc)
-    return kept, rejected
+    return sorted(kept, key=lambda d: d["id"]), rejected
 
 
 def _label(doc: dict) -> str:

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import random
 
-# Disjoint from the demo generator's syllables (ragft.demo_data), so no demo entity can occur here.
-SYLLABLES = (
-    "zan quo pim lex dor vit nub gral hem fos tiq wen blor ush yad cre mip zel tov hask jun pry ob "
-    "ulk neb sab rop wix dag ef"
-).split()
+CONSONANTS = "bcdfghjklmnprstvwxz"
+VOWELS = "aeiouy"
+
+
+def make_syllable(rng: random.Random) -> str:
+    """A random consonant-vowel(-consonant) syllable over the whole alphabet, so names split
+    into many different tokens and any unseen name (a demo domain's too) looks familiar."""
+    s = rng.choice(CONSONANTS) + rng.choice(VOWELS)
+    return s + rng.choice(CONSONANTS) if rng.random() < 0.5 else s
+
 
 ADJECTIVES = (
     "home main chief first oldest usual favourite northern annual secret official lucky spare "
@@ -40,16 +45,26 @@ KINDS = "ship guild tower island lantern company choir engine archive caravan".s
 def make_name(rng: random.Random, words: int = 2) -> str:
     """An invented proper name of one or more words built from SYLLABLES."""
     return " ".join(
-        "".join(rng.choice(SYLLABLES) for _ in range(rng.choice((2, 2, 3)))).capitalize()
-        for _ in range(words)
+        "".join(make_syllable(rng) for _ in range(rng.choice((1, 2, 2, 3)))).capitalize() for _ in range(words)
     )
 
 
+def make_word(rng: random.Random) -> str:
+    """An invented lower-case word."""
+    return "".join(make_syllable(rng) for _ in range(rng.choice((1, 2, 2, 3))))
+
+
 def make_value(rng: random.Random) -> str:
-    """A short answer value of one of several shapes (number with unit, name, span, year)."""
-    shape = rng.randrange(6)
+    """A short answer value of one of several shapes (number with unit, name, span, year, phrase)."""
+    shape = rng.randrange(8)
     if shape == 0:
-        return f"{rng.randint(2, 990)} {rng.choice(UNITS)}"
+        unit = rng.choice(UNITS)
+        return f"{rng.randint(2, 990)} {unit}" + (f" per {rng.choice(NOUNS)}" if rng.random() < 0.3 else "")
+    if shape == 6:
+        return " ".join(make_word(rng) for _ in range(rng.randint(1, 3)))
+    if shape == 7:
+        a, b = rng.sample(MONTHS, 2)
+        return f"{rng.choice(PARTS)}-{a} to {rng.choice(PARTS)}-{b}" if rng.random() < 0.5 else f"{a} to {b}"
     if shape == 1:
         return make_name(rng, rng.choice((1, 2)))
     if shape == 2:
@@ -64,8 +79,11 @@ def make_value(rng: random.Random) -> str:
 
 
 def make_relation(rng: random.Random) -> str:
-    """A relation phrase such as 'northern harbour' (lower case)."""
-    return f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
+    """A relation phrase such as 'northern harbour' (lower case); some use invented words, so
+    the model learns to match any relation rather than a fixed list."""
+    words = [rng.choice(ADJECTIVES) if rng.random() < 0.7 else make_word(rng),
+             rng.choice(NOUNS) if rng.random() < 0.7 else make_word(rng)]
+    return " ".join(words[rng.randrange(2):]) if rng.random() < 0.3 else " ".join(words)
 
 
 def fact_sentences(entity: str, relation: str, value: str) -> list[str]:
@@ -74,7 +92,6 @@ def fact_sentences(entity: str, relation: str, value: str) -> list[str]:
         f"The {relation} of {entity} is {value}.",
         f"{entity}'s {relation} is {value}.",
         f"{value[0].upper() + value[1:]} is the {relation} of {entity}.",
-        f"- {relation[0].upper() + relation[1:]}: {value}",
         f"For {entity}, the {relation} is {value}.",
     ]
 
@@ -102,6 +119,11 @@ def make_example(rng: random.Random, max_entities: int = 3, max_facts: int = 4) 
             sentences.append(phrasings[0] if rng.random() < 0.6 else rng.choice(phrasings[1:]))
             facts.append((entity, relation, value))
     head, body = sentences[:1], sentences[1:]
+    if len(facts) == len(relations) and rng.random() < 0.3:  # one entity: a summary list is unambiguous
+        e, rel, val = rng.choice(facts)
+        body.append(f"- {rel[0].upper() + rel[1:]}: {val}")
+    if rng.random() < 0.3:
+        body.append(f"## {make_word(rng).capitalize()}")
     rng.shuffle(body)
     entity, relation, value = rng.choice(facts)
     return {

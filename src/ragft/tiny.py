@@ -21,17 +21,21 @@ from ragft import prompts, reading_corpus
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
 
 
-def example_text(ex: dict, rng: random.Random) -> tuple[str, str]:
-    """Render a reading example as (prompt, completion); a few are closed book or few-shot."""
+def example_text(ex: dict, rng: random.Random) -> tuple[str, str, str]:
+    """Render a reading example as (context part, question part, completion).
+
+    Most are context + question; a tenth are closed book and a tenth carry a worked example
+    first, so the model also knows the closed-book and few-shot prompts of the template family."""
     r = rng.random()
     if r < 0.1:
-        prompt = prompts.build_prompt(ex["question"])
+        full = prompts.build_prompt(ex["question"])
     elif r < 0.2:
         shot = {"question": ex["question"], "answers": [ex["answer"]]}
-        prompt = prompts.build_prompt(ex["question"], [ex["context"]], shots=[shot])
+        full = prompts.build_prompt(ex["question"], [ex["context"]], shots=[shot])
     else:
-        prompt = prompts.build_prompt(ex["question"], [ex["context"]])
-    return prompt, prompts.answer_text(ex["answer"])
+        full = prompts.build_prompt(ex["question"], [ex["context"]])
+    cut = full.rfind("Question:")
+    return full[:cut], full[cut:], prompts.answer_text(ex["answer"])
 
 
 def train_tokenizer(texts: list[str], vocab_size: int):
@@ -76,23 +80,38 @@ def make_model(tokenizer, hidden: int, layers: int, heads: int, max_positions: i
     return LlamaForCausalLM(config)
 
 
-def encode_batch(tokenizer, pairs: list[tuple[str, str]], max_length: int, prompt_weight: float = 1.0) -> dict:
-    """Right-padded ids and labels; prompt tokens keep their loss only with `prompt_weight` 1."""
-    ids, labels = [], []
-    for p, c in pairs:
-        p_ids = tokenizer(p, add_special_tokens=False)["input_ids"]
-        c_ids = tokenizer(c, add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-        x = (p_ids + c_ids)[-max_length:]
-        keep = len(x) if prompt_weight >= 1.0 else len(c_ids)
-        ids.append(x)
-        labels.append([-100] * (len(x) - keep) + x[len(x) - keep :])
-    width = max(len(x) for x in ids)
-    pad = tokenizer.pad_token_id
+def encode_examples(tokenizer, parts: list[tuple[str, str, str]], max_length: int) -> list[tuple[list[int], int]]:
+    """Token ids of each example and where its loss starts: at the question, whose entity and
+    relation are copied from the context, so every scored token teaches reading."""
+    flat = [t for p in parts for t in p]
+    ids = tokenizer(flat, add_special_tokens=False)["input_ids"]
+    out = []
+    for i in range(0, len(ids), 3):
+        context, question, answer = ids[i], ids[i + 1], ids[i + 2] + [tokenizer.eos_token_id]
+        seq = (context + question + answer)[-max_length:]
+        out.append((seq, max(0, len(seq) - len(question) - len(answer))))
+    return out
+
+
+def collate(encoded: list[tuple[list[int], int]], pad: int) -> dict:
+    """Right-padded batch tensors; labels are -100 before each example's loss start and on padding."""
+    width = max(len(x) for x, _ in encoded)
     return {
-        "input_ids": torch.tensor([x + [pad] * (width - len(x)) for x in ids]),
-        "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x in ids]),
-        "labels": torch.tensor([y + [-100] * (width - len(y)) for y in labels]),
+        "input_ids": torch.tensor([x + [pad] * (width - len(x)) for x, _ in encoded]),
+        "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in encoded]),
+        "labels": torch.tensor([[-100] * s + x[s:] + [-100] * (width - len(x)) for x, s in encoded]),
     }
+
+
+def bucket_by_length(encoded: list, batch: int, rng: random.Random, group: int = 16) -> list:
+    """Sort each run of `group` batches by length and shuffle the batches: far less padding."""
+    out = []
+    for i in range(0, len(encoded), batch * group):
+        part = sorted(encoded[i : i + batch * group], key=lambda e: len(e[0]))
+        batches = [part[j : j + batch] for j in range(0, len(part), batch)]
+        rng.shuffle(batches)
+        out += [e for b in batches for e in b]
+    return out
 
 
 def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
@@ -123,18 +142,19 @@ def build_tiny(out_dir: str | Path, cfg: dict, seed: int, log=print) -> dict:
     steps, batch = cfg["steps"], cfg["batch_size"]
 
     # 1) tokenizer on a sample of the reading corpus
-    sample = [p + c for p, c in (example_text(ex, rng) for ex in reading_corpus.examples(seed, 4000))]
+    sample = ["".join(example_text(ex, rng)) for ex in reading_corpus.examples(seed, 4000)]
     tokenizer = train_tokenizer(sample, cfg["vocab_size"])
 
     # 2) model and data: every step draws fresh examples, so nothing repeats
     model = make_model(tokenizer, cfg["hidden_size"], cfg["layers"], cfg["heads"], cfg["max_positions"], seed)
-    data = reading_corpus.examples(seed + 1, steps * batch, cfg.get("max_entities", 3), cfg.get("max_facts", 4))
+    data = reading_corpus.examples(seed + 1, steps * batch, cfg["max_entities"], cfg["max_facts"])
+    encoded = bucket_by_length(encode_examples(tokenizer, [example_text(ex, rng) for ex in data], cfg["max_length"]), batch, rng)
+    held_out = reading_corpus.examples(seed + 2, cfg["eval_examples"], cfg["max_entities"], cfg["max_facts"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.95))
-    model.train()
     start, tokens = time.time(), 0
     for step in range(steps):
-        pairs = [example_text(ex, rng) for ex in data[step * batch : (step + 1) * batch]]
-        enc = encode_batch(tokenizer, pairs, cfg["max_length"], cfg.get("prompt_weight", 1.0))
+        model.train()
+        enc = collate(encoded[step * batch : (step + 1) * batch], tokenizer.pad_token_id)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, steps, cfg["lr"], cfg["warmup"])
         loss = model(**enc).loss
@@ -143,12 +163,14 @@ def build_tiny(out_dir: str | Path, cfg: dict, seed: int, log=print) -> dict:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += int(enc["attention_mask"].sum())
-        if step % max(1, steps // 20) == 0 or step == steps - 1:
-            log(f"tiny pretrain step {step + 1}/{steps} loss {loss.item():.3f} {tokens / (time.time() - start):.0f} tok/s")
+        if (step + 1) % max(1, steps // 5) == 0 or step == steps - 1:
+            model.eval()
+            em = reading_accuracy(model, tokenizer, held_out[:100], True)
+            log(f"tiny pretrain step {step + 1}/{steps} loss {loss.item():.3f} "
+                f"reading EM {em:.2f} {tokens / (time.time() - start):.0f} tok/s")
 
     # 3) how well it reads, on examples it never saw
     model.eval()
-    held_out = reading_corpus.examples(seed + 2, cfg["eval_examples"])
     report = {
         "steps": steps,
         "batch_size": batch,
