@@ -14,11 +14,25 @@ CONSONANTS = "bcdfghjklmnprstvwxz"
 VOWELS = "aeiouy"
 
 
-def make_syllable(rng: random.Random) -> str:
-    """A random consonant-vowel(-consonant) syllable over the whole alphabet, so names split
-    into many different tokens and any unseen name (a demo domain's too) looks familiar."""
+def random_syllable(rng: random.Random) -> str:
+    """A random consonant-vowel(-consonant) syllable over the whole alphabet."""
     s = rng.choice(CONSONANTS) + rng.choice(VOWELS)
     return s + rng.choice(CONSONANTS) if rng.random() < 0.5 else s
+
+
+# Most names come from a small fixed inventory of syllables, which the tokenizer learns as whole
+# tokens and the model quickly learns to copy; one syllable in ten is free, so every byte-level
+# token is trained and an unseen name (a demo domain's too) is no stranger. Disjoint from the
+# demo generator's syllables (ragft.demo_data).
+INVENTORY = (
+    "zan quo pim lex dor vit nub gral hem fos tiq wen blor ush yad cre mip zel tov hask jun pry ob "
+    "ulk neb sab rop wix dag ef"
+).split()
+
+
+def make_syllable(rng: random.Random) -> str:
+    """A syllable: from the inventory nine times in ten, else a free one."""
+    return rng.choice(INVENTORY) if rng.random() < 0.9 else random_syllable(rng)
 
 
 ADJECTIVES = (
@@ -43,7 +57,7 @@ KINDS = "ship guild tower island lantern company choir engine archive caravan".s
 
 
 def make_name(rng: random.Random, words: int = 2) -> str:
-    """An invented proper name of one or more words built from SYLLABLES."""
+    """An invented proper name of one or more words."""
     return " ".join(
         "".join(make_syllable(rng) for _ in range(rng.choice((1, 2, 2, 3)))).capitalize() for _ in range(words)
     )
@@ -81,19 +95,18 @@ def make_value(rng: random.Random) -> str:
 def make_relation(rng: random.Random) -> str:
     """A relation phrase such as 'northern harbour' (lower case); some use invented words, so
     the model learns to match any relation rather than a fixed list."""
-    words = [rng.choice(ADJECTIVES) if rng.random() < 0.7 else make_word(rng),
-             rng.choice(NOUNS) if rng.random() < 0.7 else make_word(rng)]
+    words = [rng.choice(ADJECTIVES) if rng.random() < 0.9 else make_word(rng),
+             rng.choice(NOUNS) if rng.random() < 0.9 else make_word(rng)]
     return " ".join(words[rng.randrange(2):]) if rng.random() < 0.3 else " ".join(words)
 
 
 def fact_sentences(entity: str, relation: str, value: str) -> list[str]:
     """The phrasings of one fact; the first is the canonical one the questions mirror."""
-    return [
-        f"The {relation} of {entity} is {value}.",
-        f"{entity}'s {relation} is {value}.",
-        f"{value[0].upper() + value[1:]} is the {relation} of {entity}.",
-        f"For {entity}, the {relation} is {value}.",
-    ]
+    out = [f"The {relation} of {entity} is {value}.", f"{entity}'s {relation} is {value}.",
+           f"For {entity}, the {relation} is {value}."]
+    if not value[0].islower():  # only where the answer keeps its exact spelling at a sentence start
+        out.append(f"{value} is the {relation} of {entity}.")
+    return out
 
 
 def question_for(entity: str, relation: str, rng: random.Random) -> str:

@@ -47,7 +47,7 @@ def test_ingest_accounts_for_every_file(run):
     assert [d["id"] for d in docs] == sorted(d["id"] for d in docs)
     assert "varieties/amcal-fenith.md" in {d["id"] for d in docs}
     assert jsonl(res / "rejected.jsonl") == [
-        {"source": "notes/empty.txt", "reason": "empty", "detail": "no text left after normalisation"},
+        {"source": "notes/empty.txt", "reason": "empty", "detail": "no text after normalisation"},
         {"source": "pests/katal-rust-copy.txt", "reason": "exact_duplicate", "detail": "same text as pests/katal-rust.txt"},
     ]
     manifest = json.loads((res / "ingest_manifest.json").read_text())

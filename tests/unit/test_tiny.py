@@ -1,0 +1,47 @@
+import random
+
+import torch
+
+from ragft import reading_corpus, tiny
+
+
+def test_reading_examples_are_seeded_and_answerable():
+    a = reading_corpus.examples(3, 50)
+    assert a == reading_corpus.examples(3, 50)
+    assert a != reading_corpus.examples(4, 50)
+    for ex in a:
+        assert ex["answer"] in ex["context"]
+        assert ex["question"].startswith("What is ") and ex["question"].endswith("?")
+
+
+def test_example_text_scores_question_and_answer_only():
+    rng = random.Random(0)
+    ex = {"context": "The home port of Zan Quo is Lex.", "question": "What is the home port of Zan Quo?", "answer": "Lex"}
+    parts = [tiny.example_text(ex, rng) for _ in range(50)]
+    assert all(q.startswith("Question: What is the home port of Zan Quo?") and c == " Lex\n" for _, q, c in parts)
+    assert sum(p.startswith("Context:") for p, _, _ in parts) > sum(p == "" for p, _, _ in parts)
+
+
+def test_collate_masks_context_and_padding():
+    batch = tiny.collate([([5, 6, 7, 8], 2), ([9, 10], 1)], pad=0)
+    assert batch["input_ids"].tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
+    assert batch["labels"].tolist() == [[-100, -100, 7, 8], [-100, 10, -100, -100]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
+
+
+def test_lr_schedule_warms_up_then_decays_to_a_tenth():
+    assert tiny.lr_at(0, 100, 1.0, 10) == 0.1
+    assert tiny.lr_at(9, 100, 1.0, 10) == 1.0
+    assert abs(tiny.lr_at(100, 100, 1.0, 10) - 0.1) < 1e-9
+
+
+def test_build_tiny_writes_a_loadable_model_and_report(tmp_path):
+    cfg = {"steps": 3, "batch_size": 4, "lr": 0.003, "warmup": 1, "vocab_size": 300, "hidden_size": 32, "layers": 1,
+           "heads": 2, "max_positions": 512, "max_length": 128, "max_entities": 1, "max_facts": 2, "eval_examples": 4}
+    report = tiny.build_tiny(tmp_path, cfg, seed=0, log=lambda m: None)
+    assert report["steps"] == 3 and report["train_tokens"] > 0 and 0 <= report["exact_match_with_context"] <= 1
+    assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "tokenizer.json").is_file()
+    from ragft.models import load_causal_lm, load_tokenizer
+
+    model, tok = load_causal_lm(str(tmp_path)), load_tokenizer(str(tmp_path))
+    assert model.config.num_hidden_layers == 1 and len(tok) == 300 and tok.padding_side == "left"
