@@ -22,7 +22,7 @@ rule evaluate:
         "logs/{corpus}/eval/{system}.log",
     benchmark:
         "benchmarks/rules/{corpus}/eval/{system}.tsv"
-    threads: 2
+    threads: 1
     resources:
         mem_mb=8000,
     script:

@@ -2,6 +2,7 @@ rule finetune_data:
     input:
         chunks=rules.chunk.output.chunks,
         train=rules.split_qa.output.train,
+        index=rules.index_dense.output.index,
         model=base_model(),
     output:
         train="results/{corpus}/finetune/{recipe}/train.jsonl",
@@ -9,6 +10,7 @@ rule finetune_data:
     params:
         base=base_model_path,
         builders=config["finetune"]["data"],
+        embedder=config["embed"]["model"],
         templates=config["model"].get("templates"),
         seed=config["seed"],
     conda:

@@ -53,6 +53,5 @@ rule retrieval_eval:
         "../envs/ragft.yaml"
     log:
         "logs/{corpus}/retrieval_eval.log",
-    threads: 2
     script:
         "../scripts/retrieval_eval.py"

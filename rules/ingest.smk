@@ -15,6 +15,5 @@ rule ingest:
         "logs/{corpus}/ingest.log",
     benchmark:
         "benchmarks/rules/{corpus}/ingest.tsv"
-    threads: 2
     script:
         "../scripts/ingest.py"

@@ -40,16 +40,37 @@ def qa_examples(questions: list[dict], templates: dict | None = None) -> list[di
     ]
 
 
-def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, seed: int, templates: dict | None = None) -> list[dict]:
-    """The training set from the enabled builders, each repeated `weight` times, seeded shuffle."""
-    made = {"chunks": chunk_examples(chunks), "qa": qa_examples(questions, templates)}
-    unknown = set(builders) - set(made)
+def retrieval_examples(questions: list[dict], hits: list[list[tuple[str, float]]], chunk_text: dict[str, str],
+                       templates: dict | None = None) -> list[dict]:
+    """Retrieval-aware QA (RAFT-style): each train question with the chunks its retriever finds
+    (gold or not, as at evaluation), then the answer; so `rag_ft` is trained the way it is used."""
+    return [
+        {
+            "id": f"retrieval:{q['id']}",
+            "builder": "retrieval",
+            "prompt": prompts.build_prompt(q["question"], [chunk_text[c] for c, _ in h], templates=templates),
+            "completion": prompts.answer_text(q["answers"][0]),
+        }
+        for q, h in zip(questions, hits)
+    ]
+
+
+BUILDERS = ("chunks", "qa", "retrieval")
+
+
+def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, seed: int, templates: dict | None = None,
+                     hits: list[list[tuple[str, float]]] | None = None) -> list[dict]:
+    """The training set from the enabled builders, each repeated `weight` times, seeded shuffle.
+    `hits` (the retriever's chunks for each question) is needed by the `retrieval` builder."""
+    unknown = set(builders) - set(BUILDERS)
     if unknown:
-        raise ValueError(f"finetune.data: unknown builder(s) {sorted(unknown)}; expected {sorted(made)}")
+        raise ValueError(f"finetune.data: unknown builder(s) {sorted(unknown)}; expected {list(BUILDERS)}")
+    made = {"chunks": lambda: chunk_examples(chunks), "qa": lambda: qa_examples(questions, templates),
+            "retrieval": lambda: retrieval_examples(questions, hits, {c["id"]: c["text"] for c in chunks}, templates)}
     data = []
     for name, spec in builders.items():
         if spec.get("enabled", True):
-            data += made[name] * int(spec.get("weight", 1))
+            data += made[name]() * int(spec.get("weight", 1))
     random.Random(seed).shuffle(data)
     return data
 
@@ -142,6 +163,33 @@ def latest_checkpoint(checkpoint_dir: str | Path) -> str | None:
     return str(max(done, key=lambda p: int(p.name.split("-")[1]))) if done else None
 
 
+def run_fingerprint(base_path: str, data: list[dict], recipe: dict, seed: int) -> str:
+    """What identifies a training run: base weights (name, size, mtime), data, recipe and seed.
+    Checkpoints of another run are never resumed."""
+    import hashlib
+
+    h = hashlib.sha256(json.dumps([recipe, seed, base_path], sort_keys=True, default=str).encode())
+    for f in sorted(Path(base_path).glob("*.safetensors")) if Path(base_path).is_dir() else []:
+        st = f.stat()
+        h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    for e in data:
+        h.update(json.dumps(e, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def prepare_checkpoints(checkpoint_dir: str | Path, fingerprint: str, log=print) -> None:
+    """Keep the checkpoints of this same run (to resume from); discard those of any other."""
+    import shutil
+
+    checkpoint_dir = Path(checkpoint_dir)
+    stamp = checkpoint_dir / "run_fingerprint.txt"
+    if checkpoint_dir.exists() and (not stamp.is_file() or stamp.read_text().strip() != fingerprint):
+        log(f"{checkpoint_dir}: checkpoints of a different run (data, recipe or base model changed); starting afresh")
+        shutil.rmtree(checkpoint_dir)
+    checkpoint_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(fingerprint + "\n")
+
+
 def train(base_path: str, data: list[dict], recipe: dict, out_adapter: str | Path, out_log: str | Path,
           checkpoint_dir: str | Path, seed: int, log=print, trust_remote_code: bool = False) -> dict:
     """Train LoRA adapters on `data`; write the adapter (safetensors) and train_log.jsonl."""
@@ -198,6 +246,7 @@ def train(base_path: str, data: list[dict], recipe: dict, out_adapter: str | Pat
         data_collator=Collator(tokenizer, recipe["max_length"]),
         callbacks=[LogRows()],
     )
+    prepare_checkpoints(checkpoint_dir, run_fingerprint(base_path, data, recipe, seed), log)
     resume = latest_checkpoint(checkpoint_dir)
     if resume:
         log(f"resuming from {resume}")

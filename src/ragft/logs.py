@@ -7,9 +7,9 @@ import sys
 
 
 def setup(log_path: str, threads: int | None = None) -> logging.Logger:
-    """Point logging, warnings and stderr (progress bars) at `log_path`; cap torch's threads."""
+    """Point logging, warnings, stdout and stderr (progress bars) at `log_path`; cap torch's threads."""
     stream = open(log_path, "w", buffering=1, encoding="utf-8")
-    sys.stderr = stream
+    sys.stdout = sys.stderr = stream
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s", stream=stream, force=True
     )

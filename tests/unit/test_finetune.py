@@ -61,3 +61,34 @@ def test_latest_checkpoint_ignores_incomplete(tmp_path):
     (tmp_path / "checkpoint-5" / "trainer_state.json").write_text("{}")
     assert Path(finetune.latest_checkpoint(tmp_path)).name == "checkpoint-5"
     assert finetune.latest_checkpoint(tmp_path / "none") is None
+
+
+def test_retrieval_builder_puts_retrieved_chunks_before_the_question():
+    hits = [[("d1.md#0000", 0.9), ("d0.md#0000", 0.5)]] + [[] for _ in QUESTIONS[1:]]
+    data = finetune.build_train_data(CHUNKS, QUESTIONS, {"retrieval": {"k": 2}}, seed=0, hits=hits)
+    ex = next(e for e in data if e["id"] == "retrieval:q0")
+    assert ex["prompt"] == ("Context:\nThe sowing window of Variety1 is early May.\n\nThe sowing window of Variety0 is early May."
+                            "\n\nQuestion: What is the sowing window of Variety0?\nAnswer:")
+    assert ex["completion"] == " early May\n" and len(data) == len(QUESTIONS)
+
+
+def test_checkpoints_of_another_run_are_discarded(tmp_path):
+    ckpt = tmp_path / "ckpt"
+    finetune.prepare_checkpoints(ckpt, "run-a", log=lambda m: None)
+    (ckpt / "checkpoint-5").mkdir()
+    (ckpt / "checkpoint-5" / "trainer_state.json").write_text("{}")
+    finetune.prepare_checkpoints(ckpt, "run-a", log=lambda m: None)
+    assert finetune.latest_checkpoint(ckpt) is not None          # same run: kept for resuming
+    said = []
+    finetune.prepare_checkpoints(ckpt, "run-b", log=said.append)
+    assert finetune.latest_checkpoint(ckpt) is None and "different run" in said[0]
+    assert (ckpt / "run_fingerprint.txt").read_text() == "run-b\n"
+
+
+def test_fingerprint_changes_with_data_recipe_and_seed(tiny_model_dir):
+    data = [{"id": "a", "prompt": "", "completion": "x"}]
+    f = finetune.run_fingerprint(tiny_model_dir, data, RECIPE, 0)
+    assert f == finetune.run_fingerprint(tiny_model_dir, data, RECIPE, 0)
+    assert f != finetune.run_fingerprint(tiny_model_dir, data + data, RECIPE, 0)
+    assert f != finetune.run_fingerprint(tiny_model_dir, data, {**RECIPE, "r": 8}, 0)
+    assert f != finetune.run_fingerprint(tiny_model_dir, data, RECIPE, 1)
