@@ -33,7 +33,7 @@ def run(tmp_path_factory):
     for corpus in config["corpora"].values():
         corpus["source"] = str(ROOT / corpus["source"])
         corpus["qa"] = str(ROOT / corpus["qa"])
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config))
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     proc = snakemake(workdir)
     assert proc.returncode == 0, proc.stderr[-4000:]
     return workdir
@@ -117,7 +117,7 @@ def test_rerun_does_nothing(run):
 def test_config_mistake_stops_before_any_job(run, tmp_path):
     config = yaml.safe_load((run / "config.yaml").read_text())
     config["retrieval"] = {"k": 0}
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     proc = snakemake(tmp_path)
     assert proc.returncode != 0
     assert "ragft: config key 'retrieval.k': 0 is less than the minimum of 1" in proc.stderr
