@@ -1,6 +1,4 @@
-import random
-
-from ragft.evaluate import answer_questions, retrieval_hits, retrieve_contexts
+from ragft.evaluate import answer_questions, pick_shots, retrieval_hits, retrieve_contexts
 from ragft.index import BM25Searcher, DenseSearcher
 from ragft.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
@@ -24,7 +22,7 @@ elif p.system["retriever"] == "bm25":
 hits = retrieve_contexts(searcher, questions, p.k)
 
 # 2) answer with the base model, plus the system's adapter
-shots = random.Random(p.seed).sample(read_jsonl(inp.train), p.system["shots"]) if p.system["shots"] else []
+shots = pick_shots(read_jsonl(inp.train), p.system["shots"], p.seed)
 tokenizer = load_tokenizer(p.base, gen["trust_remote_code"])
 model = load_causal_lm(p.base, inp.get("adapter"), gen["dtype"], gen["trust_remote_code"])
 predictions = answer_questions(

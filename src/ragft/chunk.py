@@ -25,17 +25,10 @@ def token_offsets(tokenizer, text: str) -> list[tuple[int, int]]:
     return [tuple(span) for span in enc["offset_mapping"]]
 
 
-def token_range(offsets: list[tuple[int, int]], start: int, end: int) -> tuple[int, int]:
+def token_range(starts: list[int], ends: list[int], start: int, end: int) -> tuple[int, int]:
     """Token indices [lo, hi) of the tokens lying wholly inside characters [start, end)."""
-    lo = bisect_left([o[0] for o in offsets], start)
-    hi = bisect_right([o[1] for o in offsets], end)
-    return lo, max(lo, hi)
-
-
-def n_tokens(offsets: list[tuple[int, int]], start: int, end: int) -> int:
-    """How many tokens lie wholly inside characters [start, end)."""
-    lo, hi = token_range(offsets, start, end)
-    return hi - lo
+    lo = bisect_left(starts, start)
+    return lo, max(lo, bisect_right(ends, end))
 
 
 def token_windows(offsets: list[tuple[int, int]], size: int, overlap: int) -> list[tuple[int, int]]:
@@ -88,19 +81,25 @@ def chunk_doc(doc: dict, tokenizer, size: int, overlap: int, strategy: str = "se
     """The chunks of one doc: `{"id", "doc_id", "text", "start", "end", "n_tokens"}`."""
     text = doc["text"]
     offsets = token_offsets(tokenizer, text)
+    starts, ends = [o[0] for o in offsets], [o[1] for o in offsets]
+
+    def n_tokens(s: int, e: int) -> int:
+        lo, hi = token_range(starts, ends, s, e)
+        return hi - lo
+
     spans: list[tuple[int, int]] = []
     if strategy == "tokens":
         spans = [(offsets[i][0], offsets[j - 1][1]) for i, j in token_windows(offsets, size, overlap)]
     elif strategy == "sentences":
         pieces: list[tuple[int, int]] = []
         for s, e in sentence_spans(text):
-            lo, hi = token_range(offsets, s, e)
+            lo, hi = token_range(starts, ends, s, e)
             inner = offsets[lo:hi]
             if len(inner) > size:  # one sentence longer than a chunk: cut it into token windows
                 pieces += [(inner[a][0], inner[b - 1][1]) for a, b in token_windows(inner, size, overlap)]
             else:
                 pieces.append((s, e))
-        counts = [n_tokens(offsets, s, e) for s, e in pieces]
+        counts = [n_tokens(s, e) for s, e in pieces]
         spans = [(pieces[a][0], pieces[b - 1][1]) for a, b in pack_sentences(pieces, counts, size, overlap)]
     else:
         raise ValueError(f"chunk.strategy {strategy!r} is not one of: tokens, sentences")
@@ -111,7 +110,7 @@ def chunk_doc(doc: dict, tokenizer, size: int, overlap: int, strategy: str = "se
             "text": text[s:e],
             "start": s,
             "end": e,
-            "n_tokens": n_tokens(offsets, s, e),
+            "n_tokens": n_tokens(s, e),
         }
         for n, (s, e) in enumerate(spans)
     ]

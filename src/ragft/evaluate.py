@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 from ragft import generate, metrics, prompts
+
+
+def pick_shots(train: list[dict], n: int, seed: int) -> list[dict]:
+    """`n` seeded worked examples from the train split for few-shot prompts (none when n is 0)."""
+    return random.Random(seed).sample(train, n) if n else []
 
 
 def retrieve_contexts(searcher, questions: list[dict], k: int) -> list[list[tuple[str, float]]]:

@@ -34,3 +34,11 @@ def test_prompts_put_retrieved_chunks_in_rank_order():
     p = system_prompts(QUESTIONS[:1], [RUNS[0][:2]], CHUNK_TEXT, [], None)
     assert p == ["Context:\nAlpha is red.\n\nBeta is 42 days.\n\nQuestion: Beta?\nAnswer:"]
     assert system_prompts(QUESTIONS[:1], [[]], CHUNK_TEXT, [], None) == ["Question: Beta?\nAnswer:"]
+
+
+def test_shots_are_seeded_and_optional():
+    from ragft.evaluate import pick_shots
+
+    train = [{"id": f"q{i}"} for i in range(10)]
+    assert pick_shots(train, 0, 1) == []
+    assert pick_shots(train, 3, 1) == pick_shots(train, 3, 1) and len(pick_shots(train, 3, 1)) == 3
