@@ -86,3 +86,22 @@ def retrieval_metrics(runs: list[list[tuple[str, float]]], questions: list[dict]
         out.setdefault("ndcg@10", []).append(metrics.ndcg_at_k(docs, q["doc_ids"], 10))
     order = [f"recall@{k}" for k in ks] + [f"answer_recall@{k}" for k in ks] + ["mrr@10", "ndcg@10"]
     return {name: round(sum(out[name]) / len(out[name]), 6) for name in order if out.get(name)}
+
+
+def run_retrievers(searchers: dict, questions: list[dict], chunk_doc: dict[str, str], chunk_text: dict[str, str],
+                   ks=(1, 3, 5, 10, 20)) -> tuple[dict, dict]:
+    """Search every question with each retriever (`{name: () -> searcher}`, built lazily) to
+    depth max(ks): its metrics with queries/s, and its run records `{"id", "hits"}`."""
+    metrics_by, runs_by = {}, {}
+    for name, make in searchers.items():
+        searcher = make()
+        start = time.time()
+        runs = searcher.search([q["question"] for q in questions], max(ks))
+        qps = len(questions) / max(1e-9, time.time() - start)
+        metrics_by[name] = {**retrieval_metrics(runs, questions, chunk_doc, chunk_text, ks),
+                            "queries_per_s": round(qps, 1), "n": len(questions)}
+        runs_by[name] = [
+            {"id": q["id"], "hits": [{"chunk_id": c, "doc_id": chunk_doc[c], "score": round(s, 6)} for c, s in hits]}
+            for q, hits in zip(questions, runs)
+        ]
+    return metrics_by, runs_by

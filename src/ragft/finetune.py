@@ -90,28 +90,32 @@ def data_report(data: list[dict], tokenizer) -> dict:
     }
 
 
+def pad_batch(encoded: list[tuple[list[int], int]], pad: int) -> dict:
+    """Right-padded batch tensors from (token ids, loss start) pairs; labels are -100 before each
+    example's loss start and on padding."""
+    width = max(len(x) for x, _ in encoded)
+    return {
+        "input_ids": torch.tensor([x + [pad] * (width - len(x)) for x, _ in encoded]),
+        "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in encoded]),
+        "labels": torch.tensor([[-100] * s + x[s:] + [-100] * (width - len(x)) for x, s in encoded]),
+    }
+
+
 class Collator:
-    """Right-padded batches; labels are -100 on the prompt and on padding."""
+    """Right-padded batches of (prompt, completion) examples; the loss falls on the completion."""
 
     def __init__(self, tokenizer, max_length: int):
         self.tok, self.max_length = tokenizer, max_length
 
-    def encode(self, example: dict) -> tuple[list[int], list[int]]:
+    def encode(self, example: dict) -> tuple[list[int], int]:
+        """Token ids (the end kept when too long) and where the completion starts."""
         p = self.tok(example["prompt"], add_special_tokens=False)["input_ids"] if example["prompt"] else []
         c = self.tok(example["completion"], add_special_tokens=False)["input_ids"] + [self.tok.eos_token_id]
         ids = (p + c)[-self.max_length :]
-        n_c = min(len(c), len(ids))
-        return ids, [-100] * (len(ids) - n_c) + ids[len(ids) - n_c :]
+        return ids, len(ids) - min(len(c), len(ids))
 
     def __call__(self, examples: list[dict]) -> dict:
-        pairs = [self.encode(e) for e in examples]
-        width = max(len(i) for i, _ in pairs)
-        pad = self.tok.pad_token_id
-        return {
-            "input_ids": torch.tensor([i + [pad] * (width - len(i)) for i, _ in pairs]),
-            "attention_mask": torch.tensor([[1] * len(i) + [0] * (width - len(i)) for i, _ in pairs]),
-            "labels": torch.tensor([y + [-100] * (width - len(y)) for _, y in pairs]),
-        }
+        return pad_batch([self.encode(e) for e in examples], self.tok.pad_token_id)
 
 
 # -- model --------------------------------------------------------------------------------------

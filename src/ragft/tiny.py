@@ -17,6 +17,7 @@ from pathlib import Path
 import torch
 
 from ragft import prompts, reading_corpus
+from ragft.finetune import pad_batch
 
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
 
@@ -93,16 +94,6 @@ def encode_examples(tokenizer, parts: list[tuple[str, str, str]], max_length: in
     return out
 
 
-def collate(encoded: list[tuple[list[int], int]], pad: int) -> dict:
-    """Right-padded batch tensors; labels are -100 before each example's loss start and on padding."""
-    width = max(len(x) for x, _ in encoded)
-    return {
-        "input_ids": torch.tensor([x + [pad] * (width - len(x)) for x, _ in encoded]),
-        "attention_mask": torch.tensor([[1] * len(x) + [0] * (width - len(x)) for x, _ in encoded]),
-        "labels": torch.tensor([[-100] * s + x[s:] + [-100] * (width - len(x)) for x, s in encoded]),
-    }
-
-
 def bucket_by_length(encoded: list, batch: int, rng: random.Random, group: int = 16) -> list:
     """Sort each run of `group` batches by length and shuffle the batches: far less padding."""
     out = []
@@ -154,7 +145,7 @@ def build_tiny(out_dir: str | Path, cfg: dict, seed: int, log=print) -> dict:
     start, tokens = time.time(), 0
     for step in range(steps):
         model.train()
-        enc = collate(encoded[step * batch : (step + 1) * batch], tokenizer.pad_token_id)
+        enc = pad_batch(encoded[step * batch : (step + 1) * batch], tokenizer.pad_token_id)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, steps, cfg["lr"], cfg["warmup"])
         loss = model(**enc).loss

@@ -42,3 +42,17 @@ def test_shots_are_seeded_and_optional():
     train = [{"id": f"q{i}"} for i in range(10)]
     assert pick_shots(train, 0, 1) == []
     assert pick_shots(train, 3, 1) == pick_shots(train, 3, 1) and len(pick_shots(train, 3, 1)) == 3
+
+
+def test_run_retrievers_scores_each_and_keeps_runs():
+    from ragft.evaluate import run_retrievers
+
+    class Fixed:
+        def search(self, queries, k):
+            return RUNS[: len(queries)]
+
+    metrics, runs = run_retrievers({"fixed": Fixed}, QUESTIONS, CHUNK_DOC, CHUNK_TEXT, ks=(1, 3))
+    assert metrics["fixed"]["recall@3"] == 1.0 and metrics["fixed"]["mrr@10"] == 0.75 and metrics["fixed"]["n"] == 3
+    assert runs["fixed"][0] == {"id": "q1", "hits": [{"chunk_id": "a#0", "doc_id": "a", "score": 0.9},
+                                                     {"chunk_id": "b#0", "doc_id": "b", "score": 0.8},
+                                                     {"chunk_id": "c#0", "doc_id": "c", "score": 0.1}]}

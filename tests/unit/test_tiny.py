@@ -22,8 +22,10 @@ def test_example_text_scores_question_and_answer_only():
     assert sum(p.startswith("Context:") for p, _, _ in parts) > sum(p == "" for p, _, _ in parts)
 
 
-def test_collate_masks_context_and_padding():
-    batch = tiny.collate([([5, 6, 7, 8], 2), ([9, 10], 1)], pad=0)
+def test_pad_batch_masks_context_and_padding():
+    from ragft.finetune import pad_batch
+
+    batch = pad_batch([([5, 6, 7, 8], 2), ([9, 10], 1)], pad=0)
     assert batch["input_ids"].tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
     assert batch["labels"].tolist() == [[-100, -100, 7, 8], [-100, 10, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
