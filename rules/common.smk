@@ -32,6 +32,12 @@ def corpus_files(wildcards):
     return [f.path for f in discover(config["corpora"][wildcards.corpus]["source"])]
 
 
+def corpus_qa(wildcards):
+    """A corpus's gold questions: its `qa` file, else its source when that is one SQuAD-style .json."""
+    corpus = config["corpora"][wildcards.corpus]
+    return corpus.get("qa") or corpus["source"]
+
+
 def base_model():
     """Input of the base causal LM: the built tiny model, or the configured directory."""
     base = config["model"]["base"]

@@ -8,12 +8,15 @@ rule ingest:
     params:
         source=lambda wc: config["corpora"][wc.corpus]["source"],
         jsonl_fields=lambda wc: config["corpora"][wc.corpus].get("jsonl_fields"),
-        min_chars=config["clean"]["min_chars"],
+        clean=config["clean"],
     conda:
         "../envs/ragft.yaml"
     log:
         "logs/{corpus}/ingest.log",
     benchmark:
         "benchmarks/rules/{corpus}/ingest.tsv"
+    threads: 4
+    resources:
+        mem_mb=4000,
     script:
         "../scripts/ingest.py"

@@ -1,6 +1,6 @@
 rule split_qa:
     input:
-        qa=lambda wc: config["corpora"][wc.corpus]["qa"],
+        qa=corpus_qa,
         docs=rules.ingest.output.docs,
     output:
         train="results/{corpus}/qa/train.jsonl",

@@ -1,10 +1,9 @@
-from ragft.jsonl import iter_jsonl, write_json, write_jsonl
+from ragft.jsonl import write_json, write_jsonl
 from ragft.logs import setup
-from ragft.qa import load_questions, split_questions
+from ragft.qa import doc_index, load_gold, split_questions
 
 log = setup(snakemake.log[0])
-doc_ids = {d["id"] for d in iter_jsonl(snakemake.input.docs)}
-questions = load_questions(snakemake.input.qa, known_doc_ids=doc_ids)
+questions, skipped = load_gold(snakemake.input.qa, doc_index(snakemake.input.docs))
 train, evaluation = split_questions(
     questions, snakemake.params.eval_fraction, snakemake.params.seed, snakemake.params.max_eval
 )
@@ -15,6 +14,7 @@ manifest = {
     "train": len(train),
     "eval": len(evaluation),
     "without_gold_doc": sum(not q["doc_ids"] for q in questions),
+    "skipped": skipped,
     "eval_fraction": snakemake.params.eval_fraction,
     "max_eval": snakemake.params.max_eval,
     "seed": snakemake.params.seed,

@@ -48,6 +48,8 @@ def semantic_errors(config: dict) -> list[str]:
         qa = corpus.get("qa")
         if qa and not Path(qa).is_file():
             out.append(f"config key 'corpora.{name}.qa': {qa!r} is not a file")
+        if not qa and not (isinstance(sources, str) and sources.lower().endswith(".json")):
+            out.append(f"config key 'corpora.{name}.qa': required unless source is one SQuAD-style .json file")
     chunk = config.get("chunk", {})
     if chunk.get("overlap", 0) >= chunk.get("size", 128):
         out.append(f"config key 'chunk.overlap': {chunk.get('overlap')} must be smaller than chunk.size ({chunk.get('size', 128)})")

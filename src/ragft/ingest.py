@@ -1,58 +1,82 @@
 """Ingest: turn a corpus's raw files into clean doc records; every item that fails becomes a rejection.
 
-Flow: `discover` the files of each source -> `read_file` each with the reader registered for its
-extension in READERS -> `drop_duplicate_ids` -> `dedup_exact` -> `build_manifest`. `ingest` runs
-that flow in memory; `run_ingest` also writes docs.jsonl, rejected.jsonl and ingest_manifest.json.
+Flow: `discover` the files of each source -> read each with the reader registered for its extension
+(ragft.readers; files in parallel processes) -> `drop_duplicate_ids` -> exact and near-duplicate
+dedup (ragft.dedup) -> `build_manifest`. `run_ingest` writes docs.jsonl (sorted by id),
+rejected.jsonl and ingest_manifest.json; `ingest` returns the same in memory.
 
-An *item* is one txt/md file, one JSONL record, or one file that could not be read at all. Each
-item becomes a doc or a rejection `{"source", "reason", "detail"}`, never an exception; only a
-config mistake (a source that matches no file, a bad option) raises ValueError.
+An *item* is one file, one JSONL record or one SQuAD paragraph. Each item becomes a doc or a
+rejection `{"source", "reason", "detail"}`, never an exception; only a config mistake (a source that
+matches no file, a bad option) raises ValueError. The manifest checks `seen == accepted + rejected`
+per file and overall.
 
-Ids: a txt/md doc's id is its path relative to its source root (posix, extension kept); a JSONL
-record's id is `{relpath}:{record id}`, the record id being its id field or else its 1-based line
-number. The source root is the directory of a directory source, the leading non-glob directory of a
-glob, the parent of a single file. Directory walks are sorted, skip hidden names (leading "."), and
-follow symlinked directories except into their own ancestors (a loop). A file matched by two
-sources is read once, for the first.
+Sources: a directory (walked recursively in name order, hidden names skipped, symlinked directories
+followed except into their own ancestors), a glob (`**` recurses), a single file, or a list of
+these. Doc ids start with the file's path relative to its source root: the directory of a directory
+source, the leading non-glob directory of a glob, the parent of a single file (ragft.readers gives
+each format's id). A file reached twice (overlapping sources, symlinks) is read once, for the first.
+
+Memory does not grow with the corpus's text: docs go to spill files as they are read and are copied
+into docs.jsonl in id order at the end; what is kept per doc is its id, hashes and MinHash signature
+(about 1.5 KB). A JSONL file streams line by line; other formats hold one file per process in
+memory (at most `max_file_mb`).
 
 Rejection reasons (REASONS):
   binary              NUL byte or many control bytes in the first 8 KiB
   duplicate_id        an earlier file or record (in source order) already gave this id
-  empty               no text left after normalisation (or a JSONL file with no records)
-  encoding            not valid UTF-8 (nor UTF-16/32 with a byte-order mark)
-  exact_duplicate     same normalised text as a doc earlier in id order (detail names it)
-  missing_field       JSONL record without a string text field
-  parse_error         JSONL line that is not one valid JSON object
-  too_short           fewer than `min_chars` characters after normalisation
-  unreadable          OSError while reading, or not a regular file
-  unsupported_format  no reader for the file's extension
+  empty               no text left after cleaning (or no records / paragraphs / pages at all)
+  encoding            no text encoding fits the bytes (UTF-8, BOM, or one charset detection finds)
+  encrypted           a PDF that needs a password
+  exact_duplicate     same normalised text as a kept doc (detail names it)
+  missing_field       JSONL record without a string text field; SQuAD article or paragraph
+                      without paragraphs or context
+  near_duplicate      estimated Jaccard similarity of word n-grams >= near_dup_threshold with a kept
+                      doc (detail names it)
+  no_text_layer       a PDF whose pages have no extractable text (scanned; needs OCR)
+  parse_error         invalid JSONL line, JSON, PDF or DOCX
+  repeated_lines      more than max_repeated_lines of the lines repeat an earlier line
+  too_large           a whole-file format larger than max_file_mb
+  too_many_symbols    more than max_symbol_ratio of the non-space characters are symbols
+  too_short           fewer than min_chars characters after cleaning
+  unreadable          OSError while reading, or not a regular file (a file that vanished)
+  unsupported_format  no reader for the extension, or JSON that is not SQuAD-style
+Duplicates keep the first doc in (id length, id) order, so `report.txt` wins over `report-copy.txt`;
+the kept doc's meta.duplicates lists the ids and sha256 of the docs dropped as its duplicates.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
-import re
 import stat
+import sys
+import tempfile
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from glob import glob
 from pathlib import PurePath
 from typing import NamedTuple
 
+import numpy as np
 from tqdm import tqdm
 
-from ragft.jsonl import dumps, write_json, write_jsonl
-from ragft.textnorm import (
-    binary_reason,
-    clean_title,
-    decode,
-    normalise_text,
-    sha256_text,
-    wide_codec,
+from ragft.dedup import DocKey, Duplicate, Signer, exact_duplicates, near_duplicates, priority
+from ragft.formats import Reject
+from ragft.jsonl import atomic_writer, dumps, read_json, read_jsonl, write_json, write_jsonl
+from ragft.readers import (  # noqa: F401  (md_title and parse_record are part of this module's API)
+    CLEAN_DEFAULTS,
+    JSONL_FIELDS,
+    READERS,
+    Item,
+    Options,
+    Rejection,
+    label,
+    md_title,
+    parse_record,
 )
 
 REASONS = (
@@ -60,15 +84,20 @@ REASONS = (
     "duplicate_id",
     "empty",
     "encoding",
+    "encrypted",
     "exact_duplicate",
     "missing_field",
+    "near_duplicate",
+    "no_text_layer",
     "parse_error",
+    "repeated_lines",
+    "too_large",
+    "too_many_symbols",
     "too_short",
     "unreadable",
     "unsupported_format",
 )
-MIN_CHARS = 50
-JSONL_FIELDS = {"id": "id", "title": "title", "text": "text"}
+REPAIRS = ("encoding_guessed", "mojibake_lines", "dehyphenated", "running_lines")
 
 logger = logging.getLogger(__name__)
 
@@ -80,51 +109,34 @@ class SourceFile(NamedTuple):
     rel: str
 
 
-class Rejection(NamedTuple):
-    """One rejected item; `file` is the relpath of the file it came from (for per-file counts)."""
+class DocRef(NamedTuple):
+    """What ingest keeps of a read doc: never its text, but where its record lies in a spill file."""
 
-    file: str
+    id: str
     source: str
-    reason: str
-    detail: str
-
-    def record(self) -> dict:
-        """The rejected.jsonl record."""
-        return {"source": self.source, "reason": self.reason, "detail": self.detail}
-
-
-class Reject(Exception):
-    """Raised inside a reader when the whole file is one rejected item."""
-
-    def __init__(self, reason: str, detail: str):
-        super().__init__(f"{reason}: {detail}")
-        self.reason, self.detail = reason, detail
-
-
-@dataclass(frozen=True)
-class Options:
-    """Reader settings: JSONL field names and the minimum text length."""
-
-    fields: Mapping[str, str] = field(default_factory=lambda: dict(JSONL_FIELDS))
-    min_chars: int = MIN_CHARS
-
-
-Item = dict | Rejection  # a doc record, or the rejection of one item
-Reader = Callable[[bytes, str, Options], list[Item]]
+    label: str
+    where: str  # file path (and line) for duplicate_id details
+    sha256: str
+    signature: np.ndarray
+    spill: str
+    offset: int
+    length: int
+    text_bytes: int
+    repairs: tuple[tuple[str, int], ...]
 
 
 @dataclass
 class FileResult:
-    """What one file gave: its size in bytes and its items (docs and rejections), in file order."""
+    """What one file gave: its size in bytes and its items (DocRefs and rejections), in file order."""
 
     file: SourceFile
     nbytes: int
-    items: list[Item]
+    items: list
 
     @property
-    def docs(self) -> list[dict]:
+    def docs(self) -> list:
         """The items that became docs."""
-        return [i for i in self.items if isinstance(i, dict)]
+        return [i for i in self.items if not isinstance(i, Rejection)]
 
     @property
     def rejections(self) -> list[Rejection]:
@@ -149,7 +161,7 @@ def discover(sources, root: str | os.PathLike | None = None) -> list[SourceFile]
     seen, files = set(), []
     for src in [sources] if isinstance(sources, (str, os.PathLike)) else list(sources):
         for f in expand_source(src, root):
-            key = os.path.abspath(f.path)
+            key = os.path.realpath(f.path) if os.path.exists(f.path) else os.path.abspath(f.path)
             if key not in seen:
                 seen.add(key)
                 files.append(f)
@@ -167,7 +179,7 @@ def expand_source(src: str | os.PathLike, root: str | os.PathLike | None = None)
     elif os.path.isdir(pattern):
         found = _files_at(pattern, pattern)
     else:
-        found = _files_at(pattern, os.path.dirname(pattern)) if os.path.exists(pattern) else []
+        found = _files_at(pattern, os.path.dirname(pattern)) if os.path.lexists(pattern) else []
     if not found:
         raise ValueError(f"ingest source {os.fspath(src)!r} matches no file (looked for {pattern!r})")
     return found
@@ -194,24 +206,38 @@ def _files_at(path: str, base: str) -> list[SourceFile]:
     return [SourceFile(path, _rel(path, base or "."))]
 
 
-def _walk(path: str, base: str, ancestors: frozenset = frozenset()) -> Iterator[SourceFile]:
-    """Files under `path` depth first in name order; hidden names skipped, symlink loops cut."""
+def _walk(top: str, base: str) -> Iterator[SourceFile]:
+    """Files under `top` depth first in name order; hidden names skipped, symlink loops cut.
+
+    Iterative (a stack of open listings), so that any depth of nesting is walked. A directory that
+    cannot be listed is yielded as a file, for iter_file to reject as `unreadable`."""
+    stack: list[tuple[Iterator[os.DirEntry], frozenset[str]]] = []
+    if not _enter(stack, top, frozenset()):
+        yield SourceFile(top, _rel(top, base))
+    while stack:
+        entries, ancestors = stack[-1]
+        entry = next(entries, None)
+        if entry is None:
+            stack.pop()
+        elif entry.name.startswith("."):
+            continue
+        elif not _is_dir(entry) or not _enter(stack, entry.path, ancestors):
+            yield SourceFile(entry.path, _rel(entry.path, base))
+
+
+def _enter(stack: list, path: str, ancestors: frozenset[str]) -> bool:
+    """Push the sorted listing of directory `path` unless it is one of its own ancestors (a symlink
+    loop); False when it cannot be listed."""
     real = os.path.realpath(path)
     if real in ancestors:
-        return
+        return True
     try:
         with os.scandir(path) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError:
-        yield SourceFile(path, _rel(path, base))  # read_file turns it into an `unreadable` item
-        return
-    for entry in entries:
-        if entry.name.startswith("."):
-            continue
-        if _is_dir(entry):
-            yield from _walk(entry.path, base, ancestors | {real})
-        else:
-            yield SourceFile(entry.path, _rel(entry.path, base))
+        return False
+    stack.append((iter(entries), ancestors | {real}))
+    return True
 
 
 def _is_dir(entry: os.DirEntry) -> bool:
@@ -222,39 +248,39 @@ def _is_dir(entry: os.DirEntry) -> bool:
 
 
 def _rel(path: str, base: str) -> str:
-    return PurePath(os.path.relpath(path, base)).as_posix()
+    """Posix relpath; bytes that are not UTF-8 in a file name (surrogate escapes) become U+FFFD."""
+    rel = PurePath(os.path.relpath(path, base)).as_posix()
+    return _printable(rel)
 
 
-# --- readers ---------------------------------------------------------------------------------
-
-READERS: dict[str, Reader] = {}
-
-
-def reader(*extensions: str) -> Callable[[Reader], Reader]:
-    """Register a reader for file extensions (lower case, with the dot)."""
-
-    def register(fn: Reader) -> Reader:
-        for ext in extensions:
-            READERS[ext] = fn
-        return fn
-
-    return register
+def _printable(name: str) -> str:
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
-def read_file(file: SourceFile, opts: Options = Options()) -> FileResult:
-    """Read one file with the reader for its extension; every failure becomes a rejection."""
-    nbytes = 0
+# --- reading ---------------------------------------------------------------------------------
+
+
+def iter_file(file: SourceFile, opts: Options) -> Iterator[Item]:
+    """The items of one file in file order (docs and rejections); every failure becomes a rejection."""
     try:
-        nbytes = _regular_size(file.path)
+        size = _regular_size(file.path)
         read = READERS.get(PurePath(file.path).suffix.lower())
         if read is None:
             raise Reject("unsupported_format", _unsupported(file.path))
-        raw = _read_bytes(file.path)
-        nbytes = len(raw)
-        items = read(raw, file.rel, opts)
+        if read.stream:
+            with _open(file.path) as fh:
+                yield from read(fh, file.rel, opts)
+        else:
+            if size > opts.max_file_mb * 2**20:
+                raise Reject("too_large", f"{size / 2**20:.1f} MB, above max_file_mb={opts.max_file_mb}")
+            yield from read(_read_bytes(file.path), file.rel, opts)
     except Reject as r:
-        items = [Rejection(file.rel, file.rel, r.reason, r.detail)]
-    return FileResult(file, nbytes, items)
+        yield Rejection(file.rel, file.rel, r.reason, r.detail)
+    except OSError as exc:  # e.g. the file vanished or broke while a streaming reader read it
+        yield Rejection(file.rel, file.rel, "unreadable", _os_detail(exc))
+    except Exception as exc:  # a parser bug must not stop the run; the item says what happened
+        logger.exception("ingest: unexpected error reading %s", file.path)
+        yield Rejection(file.rel, file.rel, "parse_error", f"unexpected {type(exc).__name__}: {exc}")
 
 
 def _regular_size(path: str) -> int:
@@ -267,12 +293,27 @@ def _regular_size(path: str) -> int:
     return st.st_size
 
 
-def _read_bytes(path: str) -> bytes:
+def _size_or_zero(path: str) -> int:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        st = os.stat(path)
+    except OSError:
+        return 0
+    return st.st_size if stat.S_ISREG(st.st_mode) else 0
+
+
+def _open(path: str):
+    try:
+        return open(path, "rb")
     except OSError as exc:
         raise Reject("unreadable", _os_detail(exc)) from None
+
+
+def _read_bytes(path: str) -> bytes:
+    with _open(path) as fh:
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise Reject("unreadable", _os_detail(exc)) from None
 
 
 def _os_detail(exc: OSError) -> str:
@@ -281,204 +322,147 @@ def _os_detail(exc: OSError) -> str:
 
 def _unsupported(path: str) -> str:
     ext = PurePath(path).suffix
-    what = f"extension {ext!r}" if ext else "a file without extension"
+    what = f"extension {_printable(ext)!r}" if ext else "a file without extension"
     return f"no reader for {what}; readers exist for {', '.join(sorted(READERS))}"
 
 
-def decode_file(raw: bytes) -> str:
-    """A text file's bytes as str; raise Reject (`binary` or `encoding`) when they are not text."""
-    if wide_codec(raw) is None and (why := binary_reason(raw)):
-        raise Reject("binary", why)
-    try:
-        return decode(raw)
-    except UnicodeDecodeError as exc:
-        raise Reject("encoding", _decode_detail(exc)) from None
+class Spiller:
+    """Reads files for one process: each doc goes to this process's spill file, and the caller gets
+    a DocRef (id, hashes, MinHash signature, spill position) in its place."""
+
+    def __init__(self, opts: Options, spill_dir: str):
+        self.opts = opts
+        self.signer = Signer(opts.near_dup_num_perm, opts.near_dup_ngram)
+        self.path = os.path.join(spill_dir, f"spill-{os.getpid()}.jsonl")
+        self.fh = None
+
+    def __call__(self, file: SourceFile) -> FileResult:
+        """Read one file; docs are spilled, rejections returned as they are."""
+        if self.fh is None:
+            self.fh = open(self.path, "ab")
+        items = [self.spill(item, file) if isinstance(item, dict) else item for item in iter_file(file, self.opts)]
+        self.fh.flush()  # pool workers end without flushing
+        return FileResult(file, _size_or_zero(file.path), items)
+
+    def spill(self, doc: dict, file: SourceFile) -> DocRef:
+        """Append one doc record to the spill file; its reference."""
+        line = (dumps(doc) + "\n").encode("utf-8")
+        offset = self.fh.tell()
+        self.fh.write(line)
+        where = _printable(file.path) + label(doc)[len(doc["source"]):]
+        repairs = dict(doc["meta"].get("repairs", {}))
+        if "encoding" in doc["meta"]:
+            repairs["encoding_guessed"] = 1
+        text_bytes = len(doc["text"].encode("utf-8"))
+        return DocRef(doc["id"], doc["source"], label(doc), where, doc["sha256"], self.signer.signature(doc["text"]),
+                      self.path, offset, len(line), text_bytes, tuple(sorted(repairs.items())))
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+            self.fh = None
 
 
-def _decode_detail(exc: UnicodeDecodeError) -> str:
-    return f"not valid {exc.encoding}: {exc.reason} at byte {exc.start}"
+_SPILLER: Spiller | None = None  # the pool worker's own
 
 
-def make_doc(
-    doc_id: str, rel: str, label: str, title: str, text: str, meta: dict, opts: Options
-) -> Item:
-    """A doc record from normalised text, or the rejection (`empty`, `too_short`) it earns."""
-    if not text:
-        return Rejection(rel, label, "empty", "no text after normalisation")
-    if len(text) < opts.min_chars:
-        detail = f"{len(text)} characters, fewer than min_chars={opts.min_chars}"
-        return Rejection(rel, label, "too_short", detail)
-    title = clean_title(title) or doc_id
-    sha = sha256_text(text)
-    return {"id": doc_id, "source": rel, "title": title, "text": text, "sha256": sha, "meta": meta}
+def _start_worker(opts: Options, spill_dir: str) -> None:
+    global _SPILLER
+    _SPILLER = Spiller(opts, spill_dir)
 
 
-@reader(".txt")
-def read_txt(raw: bytes, rel: str, opts: Options) -> list[Item]:
-    """A plain-text file is one doc titled by its file stem."""
-    text = normalise_text(decode_file(raw))
-    meta = {"format": "txt", "bytes": len(raw)}
-    return [make_doc(rel, rel, rel, PurePath(rel).stem, text, meta, opts)]
+def _work(file: SourceFile) -> FileResult:
+    return _SPILLER(file)
 
 
-@reader(".md", ".markdown")
-def read_md(raw: bytes, rel: str, opts: Options) -> list[Item]:
-    """A Markdown file is one doc titled by its first `# ` heading, else its file stem."""
-    text = normalise_text(decode_file(raw))
-    meta = {"format": "md", "bytes": len(raw)}
-    return [make_doc(rel, rel, rel, md_title(text) or PurePath(rel).stem, text, meta, opts)]
-
-
-_CLOSING_HASHES = re.compile(r"(?:^| +)#+$")  # `# Title ##` -> `Title`, but `# C#` keeps its `#`
-
-
-def md_title(text: str) -> str:
-    """The text of the first level-1 ATX heading outside code fences, or ''."""
-    fenced = False
-    for line in text.split("\n"):
-        stripped = line.lstrip()
-        if stripped.startswith(("```", "~~~")):
-            fenced = not fenced
-        elif not fenced and stripped.startswith("# "):
-            title = _CLOSING_HASHES.sub("", stripped[2:].strip())
-            if title:
-                return title
-    return ""
-
-
-@reader(".jsonl")
-def read_jsonl_records(raw: bytes, rel: str, opts: Options) -> list[Item]:
-    """Each non-blank line of a JSONL file is one item: a doc, or a rejection for that line alone."""
-    items = [_jsonl_item(n, line, rel, opts) for n, line in _jsonl_lines(raw) if _nonblank(line)]
-    if not items:
-        raise Reject("empty", "no JSON records")
-    return items
-
-
-def _jsonl_lines(raw: bytes) -> list[tuple[int, str | Reject]]:
-    """Numbered lines, decoded one by one so that a bad byte costs only its own record."""
-    if wide_codec(raw):
-        return list(enumerate(decode_file(raw).split("\n"), 1))
-    if why := binary_reason(raw):
-        raise Reject("binary", why)
-    lines = []
-    for n, line in enumerate(raw.split(b"\n"), 1):
+def read_all(files: list[SourceFile], opts: Options, spill_dir: str, threads: int = 1) -> list[FileResult]:
+    """Spill every file's docs (in `threads` processes); results in the files' order."""
+    bar = dict(total=len(files), desc="ingest", unit="file", disable=None)
+    if threads <= 1 or len(files) < 2:
+        spiller = Spiller(opts, spill_dir)
         try:
-            lines.append((n, line.decode("utf-8-sig" if n == 1 else "utf-8")))
-        except UnicodeDecodeError as exc:
-            lines.append((n, Reject("encoding", _decode_detail(exc))))
-    return lines
-
-
-def _nonblank(line: str | Reject) -> bool:
-    return isinstance(line, Reject) or bool(line.strip())
-
-
-def _jsonl_item(n: int, line: str | Reject, rel: str, opts: Options) -> Item:
-    """One JSONL line as a doc with id `{rel}:{record id}`, or its rejection with source `{rel}:{n}`."""
-    label = f"{rel}:{n}"
-    if isinstance(line, Reject):
-        return Rejection(rel, label, line.reason, line.detail)
-    try:
-        record = parse_record(line)
-    except ValueError as exc:
-        return Rejection(rel, label, "parse_error", str(exc))
-    names = opts.fields
-    text = record.get(names["text"])
-    if not isinstance(text, str):
-        return Rejection(rel, label, "missing_field", f"no string field {names['text']!r}")
-    record_id = _record_id(record.get(names["id"]), n)
-    title = record.get(names["title"])
-    others = {k: v for k, v in record.items() if k not in names.values()}
-    meta = {"format": "jsonl", "bytes": len(line.encode("utf-8")), "line": n, "fields": others}
-    title = clean_title(title) if isinstance(title, str) else ""
-    return make_doc(f"{rel}:{record_id}", rel, label, title or record_id, normalise_text(text), meta, opts)
-
-
-def parse_record(line: str) -> dict:
-    """One JSONL line as a dict; ValueError says why it is not one valid JSON object."""
-    try:
-        record = json.loads(line, parse_constant=_no_constant)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply") from None
-    if not isinstance(record, dict):
-        raise ValueError(f"a JSON {type(record).__name__}, not an object")
-    try:
-        dumps(record).encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("a string holds a lone surrogate escape") from None
-    return record
-
-
-def _no_constant(name: str):
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _record_id(value, line_no: int) -> str:
-    """A record's id as a string; the 1-based line number when the id is absent, empty or not scalar."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
-        return str(line_no)
-    return str(value)
+            return [spiller(f) for f in tqdm(files, **bar)]
+        finally:
+            spiller.close()
+    # fork where there is one: a spawned worker would re-run a Snakemake script's __main__
+    method = "fork" if sys.platform == "linux" else None
+    chunk = max(1, min(64, len(files) // (threads * 8)))
+    with ProcessPoolExecutor(
+        threads, mp_context=multiprocessing.get_context(method), initializer=_start_worker, initargs=(opts, spill_dir)
+    ) as pool:
+        return list(tqdm(pool.map(_work, files, chunksize=chunk), **bar))
 
 
 # --- whole-corpus steps ----------------------------------------------------------------------
 
 
-def read_all(files: list[SourceFile], opts: Options, threads: int = 1) -> list[FileResult]:
-    """read_file over all files (in `threads` threads), results in the files' order."""
-    bar = dict(total=len(files), desc="ingest", unit="file", disable=None)
-    if threads <= 1:
-        return list(tqdm((read_file(f, opts) for f in files), **bar))
-    with ThreadPoolExecutor(threads) as pool:
-        return list(tqdm(pool.map(lambda f: read_file(f, opts), files), **bar))
-
-
-def drop_duplicate_ids(results: Iterable[FileResult]) -> tuple[list[dict], list[Rejection]]:
+def drop_duplicate_ids(results: Iterable[FileResult]) -> tuple[list[DocRef], list[Rejection]]:
     """All docs in source order; a doc whose id an earlier one took becomes a `duplicate_id` rejection."""
     first: dict[str, str] = {}
     kept, rejected = [], []
     for res in results:
         for doc in res.docs:
-            where = res.file.path + (f":{doc['meta']['line']}" if "line" in doc["meta"] else "")
-            if doc["id"] in first:
-                detail = f"id {doc['id']!r} already given by {first[doc['id']]}"
-                rejected.append(Rejection(doc["source"], _label(doc), "duplicate_id", detail))
+            if doc.id in first:
+                detail = f"id {doc.id!r} already given by {first[doc.id]}"
+                rejected.append(Rejection(doc.source, doc.label, "duplicate_id", detail))
             else:
-                first[doc["id"]] = where
+                first[doc.id] = doc.where
                 kept.append(doc)
     return kept, rejected
 
 
-def dedup_exact(docs: Iterable[dict]) -> tuple[list[dict], list[Rejection]]:
-    """Keep the first doc in (id length, id) order for each normalised-text sha256; the rest are
-    `exact_duplicate`. Shortest id first, so `report.txt` wins over `report-copy.txt`."""
-    kept_id: dict[str, str] = {}
-    kept, rejected = [], []
-    for doc in sorted(docs, key=lambda d: (len(d["id"]), d["id"])):
-        if doc["sha256"] in kept_id:
-            detail = f"same text as {kept_id[doc['sha256']]}"
-            rejected.append(Rejection(doc["source"], _label(doc), "exact_duplicate", detail))
-        else:
-            kept_id[doc["sha256"]] = doc["id"]
-            kept.append(doc)
-    return sorted(kept, key=lambda d: d["id"]), rejected
+def dedup(docs: list[DocRef], opts: Options) -> tuple[list[DocRef], list[Duplicate]]:
+    """Exact, then near-duplicate dedup; (kept docs sorted by id, duplicates)."""
+    keys, dups = exact_duplicates(DocKey(d.id, d.sha256, d.signature) for d in docs)
+    keys, near = near_duplicates(keys, opts.near_dup_threshold, opts.near_dup_num_perm)
+    by_id = {d.id: d for d in docs}
+    return sorted((by_id[k.id] for k in keys), key=lambda d: d.id), dups + near
 
 
-def _label(doc: dict) -> str:
-    """Where a doc came from, as a rejection names it: `rel`, or `rel:line` for a JSONL record."""
-    return f"{doc['source']}:{doc['meta']['line']}" if "line" in doc["meta"] else doc["source"]
+def duplicate_rejection(dup: Duplicate, doc: DocRef) -> Rejection:
+    """The rejection of a duplicate, naming the kept doc."""
+    if dup.reason == "exact_duplicate":
+        return Rejection(doc.source, doc.label, dup.reason, f"same text as {dup.kept}")
+    return Rejection(doc.source, doc.label, dup.reason, f"similar to {dup.kept} (estimated Jaccard {dup.similarity:.2f})")
 
 
-def build_manifest(results: list[FileResult], docs: list[dict], rejections: list[Rejection]) -> dict:
-    """Counts of files, items, accepted and rejected (overall, by reason, per file) and bytes in/out."""
+def write_docs(path: str | os.PathLike, docs: list[DocRef], dups: list[Duplicate], by_id: Mapping[str, DocRef]) -> None:
+    """Copy the kept docs' records from the spill files into docs.jsonl, in id order; a kept doc's
+    meta.duplicates lists the docs dropped as its duplicates."""
+    merged: dict[str, list[dict]] = {}
+    for dup in sorted(dups, key=lambda d: priority(d.id)):
+        merged.setdefault(dup.kept, []).append({"id": dup.id, "reason": dup.reason, "sha256": by_id[dup.id].sha256})
+    handles: dict[str, object] = {}
+    try:
+        with atomic_writer(path) as out:
+            for doc in docs:
+                fh = handles.get(doc.spill) or handles.setdefault(doc.spill, open(doc.spill, "rb"))
+                fh.seek(doc.offset)
+                line = fh.read(doc.length)
+                if doc.id in merged:
+                    record = json.loads(line)
+                    record["meta"]["duplicates"] = merged[doc.id]
+                    line = (dumps(record) + "\n").encode("utf-8")
+                out.write(line)
+    finally:
+        for fh in handles.values():
+            fh.close()
+
+
+def build_manifest(results: list[FileResult], docs: list[DocRef], rejections: list[Rejection]) -> dict:
+    """Counts of files, items, accepted and rejected (overall, by reason, per file), bytes in/out,
+    and the repairs made in the accepted docs."""
     by_source: dict[str, Counter] = {}
     for res in results:
         by_source.setdefault(res.file.rel, Counter())["seen"] += len(res.items)
     for doc in docs:
-        by_source[doc["source"]]["accepted"] += 1
+        by_source[doc.source]["accepted"] += 1
     for rej in rejections:
         by_source[rej.file]["rejected"] += 1
     reasons = Counter(r.reason for r in rejections)
+    repairs = Counter()
+    for doc in docs:
+        repairs.update(dict(doc.repairs))
     items_seen = sum(len(res.items) for res in results)
     per_source_ok = all(c["seen"] == c["accepted"] + c["rejected"] for c in by_source.values())
     return {
@@ -487,8 +471,9 @@ def build_manifest(results: list[FileResult], docs: list[dict], rejections: list
         "accepted": len(docs),
         "rejected": len(rejections),
         "rejected_by_reason": {r: reasons[r] for r in sorted(set(REASONS) | set(reasons))},
+        "repairs": {r: repairs[r] for r in REPAIRS},
         "bytes_in": sum(res.nbytes for res in results),
-        "bytes_out": sum(len(doc["text"].encode("utf-8")) for doc in docs),
+        "bytes_out": sum(doc.text_bytes for doc in docs),
         "invariant_ok": per_source_ok and items_seen == len(docs) + len(rejections),
         "by_source": {
             rel: {"seen": c["seen"], "accepted": c["accepted"], "rejected": c["rejected"]}
@@ -497,44 +482,35 @@ def build_manifest(results: list[FileResult], docs: list[dict], rejections: list
     }
 
 
-def make_options(jsonl_fields: Mapping[str, str] | None = None, min_chars: int = MIN_CHARS) -> Options:
-    """Validated reader options; ValueError names the bad setting."""
+def make_options(jsonl_fields: Mapping[str, str] | None = None, **clean) -> Options:
+    """Validated reader options from JSONL field names and `clean` settings; ValueError names the bad one."""
     fields = {**JSONL_FIELDS, **(jsonl_fields or {})}
     unknown = sorted(set(fields) - set(JSONL_FIELDS))
     if unknown:
         raise ValueError(f"jsonl_fields has unknown key(s) {unknown}; expected some of id, title, text")
     if not all(isinstance(v, str) and v for v in fields.values()):
         raise ValueError(f"jsonl_fields values must be non-empty strings, got {dict(fields)}")
-    if isinstance(min_chars, bool) or not isinstance(min_chars, int) or min_chars < 0:
-        raise ValueError(f"min_chars must be an integer >= 0, got {min_chars!r}")
-    return Options(fields, min_chars)
+    unknown = sorted(set(clean) - set(CLEAN_DEFAULTS))
+    if unknown:
+        raise ValueError(f"clean has unknown key(s) {unknown}; expected some of {', '.join(CLEAN_DEFAULTS)}")
+    settings = {**CLEAN_DEFAULTS, **clean}
+    for key, (kind, ok, expected) in _CLEAN_CHECKS.items():
+        value = settings[key]
+        if isinstance(value, bool) or not isinstance(value, kind) or not ok(value):
+            raise ValueError(f"clean.{key} must be {expected}, got {value!r}")
+    return Options(fields, **settings)
 
 
-def ingest(
-    sources,
-    *,
-    root: str | os.PathLike | None = None,
-    jsonl_fields: Mapping[str, str] | None = None,
-    min_chars: int = MIN_CHARS,
-    threads: int = 1,
-    log: logging.Logger | None = None,
-) -> Result:
-    """Discover, read, check ids, dedup and count, in memory; deterministic for the same inputs."""
-    log = log or logger
-    opts = make_options(jsonl_fields, min_chars)
-    files = discover(sources, root)
-    results = read_all(files, opts, max(1, int(threads)))
-    docs, id_dups = drop_duplicate_ids(results)
-    docs, text_dups = dedup_exact(docs)
-    rejections = [r for res in results for r in res.rejections] + id_dups + text_dups
-    rejections.sort(key=lambda r: (r.source, r.reason, r.detail))
-    manifest = build_manifest(results, docs, rejections)
-    log.info(
-        "ingest: %d files, %d items -> %d docs, %d rejected %s",
-        manifest["files_seen"], manifest["items_seen"], manifest["accepted"], manifest["rejected"],
-        {r: n for r, n in manifest["rejected_by_reason"].items() if n},
-    )
-    return Result(docs, [r.record() for r in rejections], manifest)
+_NUMBER = (int, float)
+_CLEAN_CHECKS = {  # key: (type, test, what is expected); config.schema.yaml says the same
+    "min_chars": (int, lambda v: v >= 0, "an integer >= 0"),
+    "max_symbol_ratio": (_NUMBER, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
+    "max_repeated_lines": (_NUMBER, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
+    "max_file_mb": (_NUMBER, lambda v: v > 0, "a number > 0"),
+    "near_dup_threshold": (_NUMBER, lambda v: 0.01 <= v <= 1, "a number in [0.01, 1]"),
+    "near_dup_num_perm": (int, lambda v: 16 <= v <= 1024, "an integer in [16, 1024]"),
+    "near_dup_ngram": (int, lambda v: 1 <= v <= 32, "an integer in [1, 32]"),
+}
 
 
 def run_ingest(
@@ -545,15 +521,48 @@ def run_ingest(
     *,
     root: str | os.PathLike | None = None,
     jsonl_fields: Mapping[str, str] | None = None,
-    min_chars: int = MIN_CHARS,
     threads: int = 1,
     log: logging.Logger | None = None,
+    **clean,
 ) -> dict:
-    """`ingest`, then write docs.jsonl, rejected.jsonl and the manifest atomically; return the manifest."""
-    result = ingest(
-        sources, root=root, jsonl_fields=jsonl_fields, min_chars=min_chars, threads=threads, log=log
+    """Discover, read, check ids, dedup and count, streaming; write docs.jsonl, rejected.jsonl and the
+    manifest atomically; return the manifest. Deterministic for the same inputs and settings."""
+    log = log or logger
+    opts = make_options(jsonl_fields, **clean)
+    files = discover(sources, root)
+    spill_parent = os.path.dirname(os.path.abspath(out_docs))
+    os.makedirs(spill_parent, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".ingest-spill-", dir=spill_parent) as spill_dir:
+        results = read_all(files, opts, spill_dir, max(1, int(threads)))
+        docs, id_dups = drop_duplicate_ids(results)
+        by_id = {d.id: d for d in docs}
+        kept, dups = dedup(docs, opts)
+        rejections = [r for res in results for r in res.rejections] + id_dups
+        rejections += [duplicate_rejection(dup, by_id[dup.id]) for dup in dups]
+        rejections.sort(key=lambda r: (r.source, r.reason, r.detail))
+        write_docs(out_docs, kept, dups, by_id)
+    manifest = build_manifest(results, kept, rejections)
+    write_jsonl(out_rejected, [r.record() for r in rejections], sort_key=None)
+    write_json(out_manifest, manifest)
+    log.info(
+        "ingest: %d files, %d items -> %d docs, %d rejected %s",
+        manifest["files_seen"], manifest["items_seen"], manifest["accepted"], manifest["rejected"],
+        {r: n for r, n in manifest["rejected_by_reason"].items() if n},
     )
-    write_jsonl(out_docs, result.docs, sort_key="id")
-    write_jsonl(out_rejected, result.rejected, sort_key=None)
-    write_json(out_manifest, result.manifest)
-    return result.manifest
+    return manifest
+
+
+def ingest(
+    sources,
+    *,
+    root: str | os.PathLike | None = None,
+    jsonl_fields: Mapping[str, str] | None = None,
+    threads: int = 1,
+    log: logging.Logger | None = None,
+    **clean,
+) -> Result:
+    """`run_ingest` into a temporary folder, its outputs read back into memory (for small corpora)."""
+    with tempfile.TemporaryDirectory(prefix="ragft-ingest-") as tmp:
+        paths = [os.path.join(tmp, name) for name in ("docs.jsonl", "rejected.jsonl", "ingest_manifest.json")]
+        run_ingest(sources, *paths, root=root, jsonl_fields=jsonl_fields, threads=threads, log=log, **clean)
+        return Result(read_jsonl(paths[0]), read_jsonl(paths[1]), read_json(paths[2]))

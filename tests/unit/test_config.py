@@ -44,3 +44,41 @@ def test_a_mistake_is_one_line_naming_the_key(config, edit, message):
 def test_recipe_defaults_come_from_the_schema():
     d = recipe_defaults(SCHEMA)
     assert (d["quantization"], d["r"], d["alpha"], d["target_modules"], d["max_steps"]) == ("nf4", 16, 32, "all-linear", 0)
+
+
+def test_qa_may_be_left_out_only_for_a_squad_json_source(config, tmp_path):
+    bench = tmp_path / "bench.json"
+    bench.write_text('{"data": []}')
+    squad = copy.deepcopy(config)
+    squad["corpora"] = {"bench": {"source": str(bench)}}
+    check(squad, SCHEMA)
+    folder = copy.deepcopy(config)
+    del folder["corpora"]["demo"]["qa"]
+    with pytest.raises(ConfigError, match="config key 'corpora.demo.qa': required unless source is one SQuAD-style .json file"):
+        check(folder, SCHEMA)
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda c: c["clean"].update(near_dup_threshold=1.5), "config key 'clean.near_dup_threshold': 1.5 is greater than the maximum of 1"),
+        (lambda c: c["clean"].update(max_symbol_ratio="high"), "config key 'clean.max_symbol_ratio': 'high' is not of type 'number'"),
+        (lambda c: c["corpora"]["demo"].update(jsonl_fields={"body": "text"}), "config key 'corpora.demo.jsonl_fields.body': unknown key"),
+    ],
+)
+def test_ingest_settings_are_checked(config, edit, message):
+    bad = copy.deepcopy(config)
+    edit(bad)
+    with pytest.raises(ConfigError) as err:
+        check(bad, SCHEMA)
+    assert str(err.value).startswith(message)
+
+
+def test_clean_defaults_in_schema_match_the_library():
+    from ragft.ingest import CLEAN_DEFAULTS
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    props = schema["properties"]["clean"]["properties"]
+    assert {k: v["default"] for k, v in props.items()} == CLEAN_DEFAULTS
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert config["clean"] == CLEAN_DEFAULTS

@@ -1,8 +1,13 @@
 import json
+from pathlib import Path
 
 import pytest
 
-from ragft.qa import load_questions, split_questions
+from ragft.ingest import run_ingest
+from ragft.qa import DocIndex, doc_index, load_gold, load_questions, split_questions
+from ragft.squad import context_text, doc_id
+
+AGXQA = Path(__file__).resolve().parents[3] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
 
 
 def write(path, records):
@@ -10,20 +15,86 @@ def write(path, records):
     return str(path)
 
 
+def doc(doc_id, sha, duplicates=()):
+    return {"id": doc_id, "sha256": sha, "meta": {"duplicates": list(duplicates)} if duplicates else {}}
+
+
 def test_load_fills_keys_in_order_and_drops_unknown_docs(tmp_path):
     path = write(tmp_path / "qa.jsonl", [
         {"question": "Q2?", "answers": ["b"], "id": "q2", "doc_ids": ["gone.txt"]},
         {"id": "q1", "question": "Q1?", "answers": ["a"], "doc_ids": ["a.md"]},
     ])
-    qs = load_questions(path, known_doc_ids={"a.md"})
+    qs = load_questions(path, DocIndex.from_docs([doc("a.md", "s")]))
     assert [list(q) for q in qs] == [["id", "question", "answers", "doc_ids", "meta"]] * 2
     assert [(q["id"], q["doc_ids"]) for q in qs] == [("q1", ["a.md"]), ("q2", [])]
+
+
+def test_doc_ids_of_dropped_duplicates_point_at_the_kept_doc(tmp_path):
+    index = DocIndex.from_docs([doc("a.md", "s1", [{"id": "a-copy.md", "reason": "exact_duplicate", "sha256": "s1"}])])
+    assert index.resolve(["a-copy.md", "a.md", "gone"]) == ["a.md"]
+    path = write(tmp_path / "qa.jsonl", [{"id": "q", "question": "Q?", "answers": ["x"], "doc_ids": ["a-copy.md"]}])
+    assert load_gold(path, index) == ([{"id": "q", "question": "Q?", "answers": ["x"], "doc_ids": ["a.md"], "meta": {}}], {})
 
 
 def test_malformed_question_names_file_and_line(tmp_path):
     path = write(tmp_path / "qa.jsonl", [{"id": "q1", "question": "Q?", "answers": []}])
     with pytest.raises(ValueError, match=r"qa.jsonl:1: a question needs"):
         load_questions(path)
+
+
+def test_squad_questions_get_the_doc_ingest_gave_their_context(tmp_path):
+    ctx = "Apples need  cold winters to set fruit; growers log chill hours every day of the season."
+    other = "Pears ripen after harvest in cool storage rooms and are sold before the new year comes."
+    data = {"data": [
+        {"title": "Orchards", "paragraphs": [
+            {"context": ctx, "qas": [
+                {"id": 1, "question": " What do apples  need? ", "answers": [{"text": "cold winters "}, {"text": "cold winters"}]},
+                {"id": 2, "question": "Unanswerable?", "answers": [], "is_impossible": True},
+                {"id": 3, "question": "No answer text?", "answers": [{"text": "  "}]},
+                {"question": "No id?", "answers": [{"text": "chill hours"}]},
+                {"id": 1, "question": "Same id again?", "answers": [{"text": "x"}]},
+                {"id": 5, "answers": [{"text": "no question"}]},
+            ]},
+            {"qas": [{"id": 6, "question": "Where is my context?", "answers": [{"text": "x"}]}]},
+        ]},
+        {"paragraphs": [{"context": ctx, "qas": [{"id": "r", "question": "Repeated context?", "answers": ["fruit"]}]},
+                        {"context": other, "qas": [{"id": "p", "question": "When are pears sold?", "answers": [{"text": "before the new year"}]}]}]},
+    ]}
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(data))
+    out = [tmp_path / "out" / n for n in ("docs.jsonl", "rejected.jsonl", "manifest.json")]
+    manifest = run_ingest(str(path), *out)
+    assert (manifest["accepted"], manifest["rejected_by_reason"]["exact_duplicate"], manifest["rejected_by_reason"]["missing_field"]) == (2, 1, 1)
+    questions, skipped = load_gold(str(path), doc_index(out[0]))
+    ctx_id = doc_id("bench.json", context_text(ctx))
+    assert [(q["id"], q["question"], q["answers"], q["doc_ids"]) for q in questions] == [
+        ("0.0.3", "No id?", ["chill hours"], [ctx_id]),
+        ("1", "What do apples need?", ["cold winters"], [ctx_id]),
+        ("p", "When are pears sold?", ["before the new year"], [doc_id("bench.json", other)]),
+        ("r", "Repeated context?", ["fruit"], [ctx_id]),
+    ]
+    assert questions[1]["meta"] == {"article": 0, "paragraph": 0}
+    assert skipped == {"duplicate_id": 1, "malformed": 2, "unanswerable": 2}
+
+
+def test_squad_questions_without_a_doc_index_have_no_doc_ids(tmp_path):
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q", "question": "Q?", "answers": [{"text": "a"}]}]}]}]}))
+    assert load_gold(str(path)) == ([{"id": "q", "question": "Q?", "answers": ["a"], "doc_ids": [], "meta": {"article": 0, "paragraph": 0}}], {})
+    path.write_text("[]")
+    with pytest.raises(ValueError, match="s.json: not a SQuAD-style questions file"):
+        load_gold(str(path))
+
+
+@pytest.mark.skipif(not AGXQA.is_file(), reason="../shared/data/agxqa is not here")
+def test_agxqa_questions_all_find_their_doc(tmp_path):
+    out = [tmp_path / n for n in ("docs.jsonl", "rejected.jsonl", "manifest.json")]
+    manifest = run_ingest(str(AGXQA), *out)
+    questions, skipped = load_gold(str(AGXQA), doc_index(out[0]))
+    assert (manifest["accepted"], len(questions), skipped) == (155, 570, {})
+    assert all(len(q["doc_ids"]) == 1 for q in questions)
+    train, ev = split_questions(questions, 0.2, seed=8, max_eval=150)
+    assert (len(train), len(ev)) == (456, 114)
 
 
 def test_split_is_seeded_disjoint_and_capped():

@@ -2,7 +2,19 @@ import codecs
 
 import pytest
 
-from ragft.textnorm import binary_reason, clean_title, decode, normalise_text, sha256_text, wide_codec
+from ragft.textnorm import (
+    binary_reason,
+    clean_title,
+    decode,
+    decode_text,
+    dehyphenate,
+    normalise_text,
+    repair_text,
+    repeated_line_ratio,
+    sha256_text,
+    symbol_ratio,
+    wide_codec,
+)
 
 
 @pytest.mark.parametrize(
@@ -59,3 +71,54 @@ def test_decode_strips_bom_and_reads_wide_encodings():
     assert wide_codec(b"plain") is None
     with pytest.raises(UnicodeDecodeError):
         decode(b"caf\xe9")
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "encoding"),
+    [
+        ("plain ütf-8".encode(), "plain ütf-8", "utf-8"),
+        (codecs.BOM_UTF8 + b"bom", "bom", "utf-8"),
+        ("wide".encode("utf-16"), "wide", "utf-16"),
+        ("Café crème brûlée à la française".encode("latin-1"), "Café crème brûlée à la française", "cp1252"),
+        ("\u201cQuoted\u201d \u2014 dash".encode("cp1252"), "\u201cQuoted\u201d \u2014 dash", "cp1252"),
+        ("Naïve ".encode() + b"caf\xe9 " + "déjà".encode(), "Naïve café déjà", "utf-8+cp1252"),
+        ("Привет мир, это тестовый текст на русском языке. ".encode("cp1251") * 3,
+         "Привет мир, это тестовый текст на русском языке. " * 3, "cp1251"),
+        ("é".encode() + b" \x81", "é \x81", "utf-8+cp1252"),  # a byte cp1252 leaves undefined: read as Latin-1
+    ],
+)
+def test_decode_text_repairs_what_it_can(raw, text, encoding):
+    assert decode_text(raw) == (text, encoding)
+
+
+def test_decode_text_gives_up_on_noise():
+    with pytest.raises(UnicodeError, match="no text encoding fits these bytes"):
+        decode_text(bytes(range(128, 256)) * 10)
+
+
+def test_repair_text_fixes_mojibake_lines_only():
+    assert repair_text("The grower doesnâ€™t sell cafÃ©.\nFine line.\nCafé stays.") == (
+        "The grower doesn’t sell café.\nFine line.\nCafé stays.", 1
+    )
+    assert repair_text("ascii only") == ("ascii only", 0)
+    assert repair_text("déjà vu, “quoted”") == ("déjà vu, “quoted”", 0)  # no mojibake pair: ftfy not run
+
+
+def test_dehyphenate_joins_only_lowercase_continuations():
+    text, joins = dehyphenate("The infor-\nmation is kept and a well-\nknown\nfact. In 2024-\n25 the North-\nEast grew ex-\nports")
+    assert text == "The information\nis kept and a wellknown\nfact. In 2024-\n25 the North-\nEast grew exports"
+    assert joins == 3
+    assert dehyphenate("soft\u00ad\nhyphen here") == ("softhyphen\nhere", 1)
+    assert dehyphenate("no break-here") == ("no break-here", 0)
+
+
+def test_symbol_ratio_and_repeated_line_ratio():
+    assert symbol_ratio("ab, cd.") == 2 / 6
+    assert symbol_ratio("«ünï» cödé") == 2 / 9  # non-ASCII path gives the same measure
+    assert symbol_ratio("") == 0.0 and symbol_ratio(" \n\t") == 0.0
+    assert repeated_line_ratio("a\nb\na\n\na\nc") == 2 / 5
+    assert repeated_line_ratio("one line") == 0.0
+
+
+def test_normalise_text_removes_lone_surrogates():
+    assert normalise_text("a\ud800b\udcffc") == "abc"

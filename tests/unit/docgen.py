@@ -1,0 +1,104 @@
+"""Generators of test documents: prose that passes every filter, text-layer PDFs, Word files.
+
+Tests import it as `docgen` (pytest puts tests/unit on sys.path); nothing here is committed data.
+"""
+
+import io
+import random
+
+WORDS = (
+    "apple pear plum quince cherry orchard frost blossom harvest storage winter summer grower "
+    "soil water root branch leaf fruit season market yield pruning graft rootstock canopy "
+    "irrigation nitrogen potash spray pest beetle moth aphid mildew scab canker weather valley "
+    "terrace slope north south river cellar crate label farmer cooperative record trial variety"
+).split()
+ORCHARD_PAGES = [
+    ["Apples need cold winters to set fruit and the infor-", "mation on chill hours is kept by growers."],
+    ["Pears ripen after harvest in cool storage rooms.", "Quinces stay hard and need cook-", "ing before they are eaten."],
+    ["Plums flower early and frost can de-", "stroy the blossom in a single night."],
+]
+ORCHARD_TEXT = (
+    "Apples need cold winters to set fruit and the information\non chill hours is kept by growers.\n\n"
+    "Pears ripen after harvest in cool storage rooms.\nQuinces stay hard and need cooking\nbefore they are eaten.\n\n"
+    "Plums flower early and frost can destroy\nthe blossom in a single night."
+)
+
+
+def make_prose(key: str, words: int = 60) -> str:
+    """Deterministic sentences for `key`; different keys share almost no word 5-grams."""
+    rng = random.Random(key)
+    out, sentence = [], []
+    for _ in range(words):
+        sentence.append(rng.choice(WORDS))
+        if len(sentence) >= rng.randint(6, 12):
+            out.append(" ".join(sentence).capitalize() + ".")
+            sentence = []
+    if sentence:
+        out.append(" ".join(sentence).capitalize() + ".")
+    return " ".join(out)
+
+
+def make_pdf(pages: list[list[str]], header: str | None = None, footer: bool = False) -> bytes:
+    """A text-layer PDF (fpdf2): one list of lines per page, optional running header and page footer."""
+    from fpdf import FPDF
+
+    class PDF(FPDF):
+        def header(self):
+            if header:
+                self.set_font("Helvetica", size=9)
+                self.cell(0, 8, header, new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            if footer:
+                self.set_y(-15)
+                self.set_font("Helvetica", size=9)
+                self.cell(0, 8, f"Page {self.page_no()} of {{nb}}")
+
+    pdf = PDF()
+    pdf.set_font("Helvetica", size=11)
+    for lines in pages:
+        pdf.add_page()
+        for line in lines:
+            pdf.cell(0, 7, line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())
+
+
+def encrypt_pdf(raw: bytes, user_password: str, owner_password: str | None = None) -> bytes:
+    """The same PDF, AES-256 encrypted with pypdf."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(raw)))
+    writer.encrypt(user_password, owner_password, algorithm="AES-256")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def blank_pdf(pages: int) -> bytes:
+    """A PDF whose pages have no text layer (as a scan without OCR)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(200, 200)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def make_docx(title: str, paragraphs: list[str], table: list[list[str]] | None = None) -> bytes:
+    """A Word file (python-docx): a Title paragraph, body paragraphs, then an optional table."""
+    import docx
+
+    document = docx.Document()
+    document.add_paragraph(title, style="Title")
+    for text in paragraphs:
+        document.add_paragraph(text)
+    if table:
+        grid = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, text in enumerate(row):
+                grid.cell(r, c).text = text
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
