@@ -117,7 +117,8 @@ def question_for(entity: str, relation: str, rng: random.Random) -> str:
 
 
 def make_example(rng: random.Random, max_entities: int = 3, max_facts: int = 4) -> dict:
-    """One context of facts about a few entities, a question about one fact, and its answer."""
+    """One context of facts about a few entities, a question about one fact and its answer, and
+    `more`: questions about the context's other facts, in random order."""
     sentences: list[str] = []
     facts = []
     for _ in range(rng.randint(1, max_entities)):
@@ -138,12 +139,9 @@ def make_example(rng: random.Random, max_entities: int = 3, max_facts: int = 4) 
     if rng.random() < 0.3:
         body.append(f"## {make_word(rng).capitalize()}")
     rng.shuffle(body)
-    entity, relation, value = rng.choice(facts)
-    return {
-        "context": "\n".join(head + body),
-        "question": question_for(entity, relation, rng),
-        "answer": value,
-    }
+    rng.shuffle(facts)
+    qa = [{"question": question_for(e, rel, rng), "answer": val} for e, rel, val in facts]
+    return {"context": "\n".join(head + body), **qa[0], "more": qa[1:]}
 
 
 def examples(seed: int, n: int, max_entities: int = 3, max_facts: int = 4) -> list[dict]:

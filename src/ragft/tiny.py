@@ -22,11 +22,14 @@ from ragft.finetune import pad_batch
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
 
 
-def example_text(ex: dict, rng: random.Random) -> tuple[str, str, str]:
+def example_text(ex: dict, rng: random.Random, questions: int = 1) -> tuple[str, str, str]:
     """Render a reading example as (context part, question part, completion).
 
     Most are context + question; a tenth are closed book and a tenth carry a worked example
-    first, so the model also knows the closed-book and few-shot prompts of the template family."""
+    first, so the model also knows the closed-book and few-shot prompts of the template family.
+    With `questions` > 1 a context prompt's completion goes on to ask and answer up to that many
+    questions about the same context in all: one context then teaches several readings, which
+    makes reading emerge in fewer steps."""
     r = rng.random()
     if r < 0.1:
         full = prompts.build_prompt(ex["question"])
@@ -36,7 +39,11 @@ def example_text(ex: dict, rng: random.Random) -> tuple[str, str, str]:
     else:
         full = prompts.build_prompt(ex["question"], [ex["context"]])
     cut = full.rfind("Question:")
-    return full[:cut], full[cut:], prompts.answer_text(ex["answer"])
+    completion = prompts.answer_text(ex["answer"])
+    if r >= 0.1:
+        for more in ex.get("more", [])[: questions - 1]:
+            completion += "\n" + prompts.build_prompt(more["question"]) + prompts.answer_text(more["answer"])
+    return full[:cut], full[cut:], completion
 
 
 def train_tokenizer(texts: list[str], vocab_size: int):
@@ -105,6 +112,17 @@ def bucket_by_length(encoded: list, batch: int, rng: random.Random, group: int =
     return out
 
 
+def scored_loss(model, batch: dict) -> torch.Tensor:
+    """Next-token cross-entropy over the labelled positions only. The same value as the model's
+    own loss, but the output layer runs on the scored positions alone, not on every context
+    token: a fifth less work per step for this model's shape."""
+    hidden = model.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    targets = batch["labels"][:, 1:]
+    scored = targets != -100
+    logits = model.lm_head(hidden[:, :-1][scored])
+    return torch.nn.functional.cross_entropy(logits.float(), targets[scored])
+
+
 def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     """1) linear warmup, 2) cosine decay to a tenth of the peak."""
     if step < warmup:
@@ -139,7 +157,8 @@ def build_tiny(out_dir: str | Path, cfg: dict, seed: int, log=print) -> dict:
     # 2) model and data: every step draws fresh examples, so nothing repeats
     model = make_model(tokenizer, cfg["hidden_size"], cfg["layers"], cfg["heads"], cfg["max_positions"], seed)
     data = reading_corpus.examples(seed + 1, steps * batch, cfg["max_entities"], cfg["max_facts"])
-    encoded = bucket_by_length(encode_examples(tokenizer, [example_text(ex, rng) for ex in data], cfg["max_length"]), batch, rng)
+    texts = [example_text(ex, rng, cfg["questions_per_context"]) for ex in data]
+    encoded = bucket_by_length(encode_examples(tokenizer, texts, cfg["max_length"]), batch, rng)
     held_out = reading_corpus.examples(seed + 2, cfg["eval_examples"], cfg["max_entities"], cfg["max_facts"])
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], weight_decay=0.01, betas=(0.9, 0.95))
     start, tokens = time.time(), 0
@@ -148,13 +167,13 @@ def build_tiny(out_dir: str | Path, cfg: dict, seed: int, log=print) -> dict:
         enc = pad_batch(encoded[step * batch : (step + 1) * batch], tokenizer.pad_token_id)
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, steps, cfg["lr"], cfg["warmup"])
-        loss = model(**enc).loss
+        loss = scored_loss(model, enc)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         tokens += int(enc["attention_mask"].sum())
-        if (step + 1) % max(1, steps // 5) == 0 or step == steps - 1:
+        if (step + 1) % max(1, steps // 4) == 0 and step < steps - 1:
             model.eval()
             em = reading_accuracy(model, tokenizer, held_out[:100], True)
             log(f"tiny pretrain step {step + 1}/{steps} loss {loss.item():.3f} "

@@ -22,6 +22,26 @@ def test_example_text_scores_question_and_answer_only():
     assert sum(p.startswith("Context:") for p, _, _ in parts) > sum(p == "" for p, _, _ in parts)
 
 
+def test_more_questions_go_into_the_completion_of_context_prompts():
+    ex = reading_corpus.examples(5, 1, max_entities=1, max_facts=4)[0]
+    ex = {**ex, "more": [{"question": "What is the lucky port of Zan?", "answer": "Quo"},
+                         {"question": "What is the spare rank of Zan?", "answer": "9 steps"}]}
+    rng = random.Random(1)
+    parts = [tiny.example_text(ex, rng, questions=2) for _ in range(40)]
+    with_context = [c for p, _, c in parts if p.startswith("Context:") or p.startswith("Question:")]
+    closed = [c for p, _, c in parts if p == ""]
+    assert closed and all(c == " " + ex["answer"] + "\n" for c in closed)
+    assert with_context and all(
+        c == " " + ex["answer"] + "\n\nQuestion: What is the lucky port of Zan?\nAnswer: Quo\n" for c in with_context)
+
+
+def test_reading_examples_ask_about_every_fact_once():
+    for ex in reading_corpus.examples(9, 30, max_entities=2, max_facts=4):
+        answers = [ex["answer"]] + [m["answer"] for m in ex["more"]]
+        assert all(a in ex["context"] for a in answers)
+        assert len({m["question"] for m in ex["more"]} | {ex["question"]}) == len(answers)
+
+
 def test_pad_batch_masks_context_and_padding():
     from ragft.finetune import pad_batch
 
@@ -29,6 +49,15 @@ def test_pad_batch_masks_context_and_padding():
     assert batch["input_ids"].tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
     assert batch["labels"].tolist() == [[-100, -100, 7, 8], [-100, 10, -100, -100]]
     assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
+
+
+def test_scored_loss_equals_the_models_own_loss():
+    from ragft.finetune import pad_batch
+
+    tok = tiny.train_tokenizer(["Context: a b c\nQuestion: x?\nAnswer: y\n"] * 20, 300)
+    model = tiny.make_model(tok, hidden=32, layers=1, heads=2, max_positions=64, seed=0)
+    batch = pad_batch([([5, 6, 7, 8, 9], 2), ([9, 10, 11], 1)], pad=tok.pad_token_id)
+    assert torch.allclose(tiny.scored_loss(model, batch), model(**batch).loss, atol=1e-6)
 
 
 def test_lr_schedule_warms_up_then_decays_to_a_tenth():
@@ -39,7 +68,7 @@ def test_lr_schedule_warms_up_then_decays_to_a_tenth():
 
 def test_build_tiny_writes_a_loadable_model_and_report(tmp_path):
     cfg = {"steps": 3, "batch_size": 4, "lr": 0.003, "warmup": 1, "vocab_size": 300, "hidden_size": 32, "layers": 1,
-           "heads": 2, "max_positions": 512, "max_length": 128, "max_entities": 1, "max_facts": 2, "eval_examples": 4}
+           "heads": 2, "max_positions": 512, "max_length": 128, "max_entities": 1, "max_facts": 2, "questions_per_context": 2, "eval_examples": 4}
     report = tiny.build_tiny(tmp_path, cfg, seed=0, log=lambda m: None)
     assert report["steps"] == 3 and report["train_tokens"] > 0 and 0 <= report["exact_match_with_context"] <= 1
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "tokenizer.json").is_file()
