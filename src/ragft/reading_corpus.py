@@ -130,18 +130,22 @@ def make_example(rng: random.Random, max_entities: int = 3, max_facts: int = 4) 
             value = make_value(rng)
             phrasings = fact_sentences(entity, relation, value)
             # the canonical phrasing most of the time, so reading transfers to unseen relations
-            sentences.append(phrasings[0] if rng.random() < 0.6 else rng.choice(phrasings[1:]))
-            facts.append((entity, relation, value))
+            sentence = phrasings[0] if rng.random() < 0.6 else rng.choice(phrasings[1:])
+            sentences.append(sentence)
+            facts.append((entity, relation, value, sentence in phrasings[:3:2]))
     head, body = sentences[:1], sentences[1:]
     if len(facts) == len(relations) and rng.random() < 0.3:  # one entity: a summary list is unambiguous
-        e, rel, val = rng.choice(facts)
+        e, rel, val, _ = rng.choice(facts)
         body.append(f"- {rel[0].upper() + rel[1:]}: {val}")
     if rng.random() < 0.3:
         body.append(f"## {make_word(rng).capitalize()}")
     rng.shuffle(body)
     rng.shuffle(facts)
-    qa = [{"question": question_for(e, rel, rng), "answer": val} for e, rel, val in facts]
-    return {"context": "\n".join(head + body), **qa[0], "more": qa[1:]}
+    qa = [{"question": question_for(e, rel, rng), "answer": val} for e, rel, val, _ in facts]
+    # follow-up questions only about facts stated as "The r of E is v." or "For E, the r is v.",
+    # the forms that questions mirror: they teach the core reading fastest
+    more = [q for q, f in zip(qa[1:], facts[1:]) if f[3]]
+    return {"context": "\n".join(head + body), **qa[0], "more": more}
 
 
 def examples(seed: int, n: int, max_entities: int = 3, max_facts: int = 4) -> list[dict]:
