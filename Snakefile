@@ -24,3 +24,4 @@ rule all:
     input:
         expand("results/{corpus}/report/comparison.md", corpus=CORPORA),
         expand("results/{corpus}/retrieval/metrics.json", corpus=CORPORA),
+        expand(rules.report_retrieval.output, corpus=CORPORA),

@@ -5,6 +5,7 @@ rule chunk:
         chunks="results/{corpus}/chunks.jsonl",
     params:
         embedder=config["embed"]["model"],
+        tokenizer=config["chunk"]["tokenizer"],
         strategy=config["chunk"]["strategy"],
         size=config["chunk"]["size"],
         overlap=config["chunk"]["overlap"],
@@ -12,5 +13,7 @@ rule chunk:
         "../envs/ragft.yaml"
     log:
         "logs/{corpus}/chunk.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/chunk.tsv"
     script:
         "../scripts/chunk.py"

@@ -17,7 +17,8 @@ validate(config, "../config/config.schema.yaml")  # fills in defaults
 RECIPE_DEFAULTS = recipe_defaults(workflow.source_path("../config/config.schema.yaml"))
 CORPORA = list(config["corpora"])
 SYSTEMS = list(config["systems"])
-RETRIEVERS = ["dense", "bm25"]
+# `rerank` (the first stage's top n reordered by a cross-encoder) only where a reranker is configured
+RETRIEVERS = ["dense", "bm25", "hybrid"] + (["rerank"] if config["retrieval"]["reranker"].get("model") else [])
 
 
 wildcard_constraints:
@@ -56,12 +57,33 @@ def system(wildcards):
     return {"retriever": "none", "adapter": "none", "shots": 0, **config["systems"][wildcards.system]}
 
 
-def system_inputs(wildcards):
-    """The files a system needs: its index and its adapter."""
-    spec = system(wildcards)
+def retriever_inputs(corpus, *retrievers):
+    """The files the retrievers search: `dense` and `bm25` index folders, the `hybrid` weights and
+    the `reranker` folder, as each retriever needs them."""
+    files = {"dense": f"results/{corpus}/index/dense", "bm25": f"results/{corpus}/index/bm25",
+             "hybrid": f"results/{corpus}/index/hybrid.json"}
+    needs = {"none": [], "dense": ["dense"], "bm25": ["bm25"], "hybrid": ["dense", "bm25", "hybrid"]}
     inputs = {}
-    if spec["retriever"] != "none":
-        inputs["index"] = f"results/{wildcards.corpus}/index/{spec['retriever']}"
+    for retriever in retrievers:
+        if retriever == "rerank":
+            reranker = config["retrieval"]["reranker"]
+            inputs.update(retriever_inputs(corpus, reranker["first_stage"]))
+            if os.path.isdir(reranker["model"]):
+                inputs["reranker"] = reranker["model"]
+        else:
+            inputs.update({name: files[name] for name in needs[retriever]})
+    return inputs
+
+
+def reranker_settings(*retrievers):
+    """The reranker settings where a retriever reranks, else None (so they rerun nothing else)."""
+    return config["retrieval"]["reranker"] if "rerank" in retrievers else None
+
+
+def system_inputs(wildcards):
+    """The files a system needs: its retriever's indexes and its adapter."""
+    spec = system(wildcards)
+    inputs = retriever_inputs(wildcards.corpus, spec["retriever"])
     if spec["adapter"] != "none":
         inputs["adapter"] = f"results/{wildcards.corpus}/finetune/{spec['adapter']}/adapter"
         inputs["train_summary"] = f"results/{wildcards.corpus}/finetune/{spec['adapter']}/train_summary.json"
@@ -71,6 +93,22 @@ def system_inputs(wildcards):
 def recipe(wildcards):
     """The config of one fine-tuning recipe, schema defaults filled in."""
     return {**RECIPE_DEFAULTS, **config["finetune"]["recipes"][wildcards.recipe]}
+
+
+def recipe_shape(wildcards):
+    """The recipe keys the data report's estimate needs (not lr, r, ...: those rerun training only)."""
+    keys = ("batch_size", "grad_accum", "epochs", "max_steps", "max_length", "packing")
+    return {k: recipe(wildcards)[k] for k in keys}
+
+
+def init_adapter(wildcards):
+    """A recipe's starting adapter folder (another recipe's adapter output chains the two), or none."""
+    return recipe(wildcards).get("init_adapter") or []
+
+
+def adapters_used():
+    """The recipes that some system uses as its adapter."""
+    return sorted({s.get("adapter", "none") for s in config["systems"].values()} - {"none"})
 
 
 def generation(keys=("dtype", "trust_remote_code", "max_new_tokens", "batch_size", "templates")):

@@ -11,7 +11,7 @@ rule evaluate:
     params:
         system=system,
         base=base_model_path,
-        embedder=config["embed"]["model"],
+        reranker=lambda wc: reranker_settings(system(wc)["retriever"]),
         k=config["retrieval"]["k"],
         generation=generation(),
         seed=config["seed"],

@@ -2,6 +2,7 @@ rule finetune_data:
     input:
         chunks=rules.chunk.output.chunks,
         train=rules.split_qa.output.train,
+        eval=rules.split_qa.output.eval,  # for the contamination report only
         index=rules.index_dense.output.index,
         model=base_model(),
     output:
@@ -10,13 +11,21 @@ rule finetune_data:
     params:
         base=base_model_path,
         builders=config["finetune"]["data"],
-        embedder=config["embed"]["model"],
+        decontamination=config["finetune"]["decontamination"],
+        recipe=recipe_shape,
         templates=config["model"].get("templates"),
         seed=config["seed"],
     conda:
         "../envs/ragft.yaml"
     log:
         "logs/{corpus}/finetune/{recipe}/data.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/finetune/{recipe}_data.tsv"
+    threads: 2
+    resources:
+        # synthetic QA runs an LLM over the chunks: a GPU job then
+        gpu=1 if config["finetune"]["data"].get("synthetic", {}).get("enabled") else 0,
+        mem_mb=4000,
     script:
         "../scripts/finetune_data.py"
 
@@ -25,14 +34,18 @@ rule finetune:
     input:
         train=rules.finetune_data.output.train,
         model=base_model(),
+        init_adapter=init_adapter,
     output:
         adapter=directory("results/{corpus}/finetune/{recipe}/adapter"),
         log="results/{corpus}/finetune/{recipe}/train_log.jsonl",
         summary="results/{corpus}/finetune/{recipe}/train_summary.json",
+        loss_curve="results/{corpus}/finetune/{recipe}/loss_curve.png",
     params:
         base=base_model_path,
         recipe=recipe,
+        # not outputs: they outlive a killed job, so that its rerun resumes
         checkpoints=lambda wc: f"results/{wc.corpus}/finetune/{wc.recipe}/checkpoints",
+        tensorboard=lambda wc: f"results/{wc.corpus}/finetune/{wc.recipe}/tensorboard",
         seed=config["seed"],
         trust_remote_code=config["model"]["trust_remote_code"],
     conda:
@@ -43,7 +56,8 @@ rule finetune:
         "benchmarks/rules/{corpus}/finetune/{recipe}.tsv"
     threads: 2
     resources:
+        gpu=1,  # SLURM places it on a GPU node; a local run ignores it unless --resources gpu=N says otherwise
         mem_mb=8000,
-        runtime=120,
+        runtime=120,  # minutes; raise it (--set-resources finetune:runtime=...) for a real model
     script:
         "../scripts/finetune.py"

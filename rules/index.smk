@@ -5,8 +5,13 @@ rule index_dense:
         index=directory("results/{corpus}/index/dense"),
     params:
         embedder=config["embed"]["model"],
+        backend=config["embed"]["backend"],
+        quantize=config["embed"]["quantize"],
         batch_size=config["embed"]["batch_size"],
         factory=config["index"]["factory"],
+        search_params=config["index"]["search_params"],
+        target_recall=config["index"]["target_recall"],
+        seed=config["seed"],
     conda:
         "../envs/ragft.yaml"
     log:
@@ -32,26 +37,51 @@ rule index_bm25:
         "../envs/ragft.yaml"
     log:
         "logs/{corpus}/index_bm25.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/index_bm25.tsv"
     script:
         "../scripts/index_bm25.py"
 
 
-rule retrieval_eval:
+rule hybrid_weights:
     input:
         chunks=rules.chunk.output.chunks,
-        questions=rules.split_qa.output.eval,
+        questions=rules.split_qa.output.train,
         dense=rules.index_dense.output.index,
         bm25=rules.index_bm25.output.index,
+    output:
+        weights="results/{corpus}/index/hybrid.json",
+    params:
+        hybrid=config["retrieval"]["hybrid"],
+    conda:
+        "../envs/ragft.yaml"
+    log:
+        "logs/{corpus}/hybrid_weights.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/hybrid_weights.tsv"
+    threads: 2
+    script:
+        "../scripts/hybrid_weights.py"
+
+
+rule retrieval_eval:
+    input:
+        unpack(lambda wc: retriever_inputs(wc.corpus, *RETRIEVERS)),
+        chunks=rules.chunk.output.chunks,
+        questions=rules.split_qa.output.eval,
     output:
         metrics="results/{corpus}/retrieval/metrics.json",
         runs=expand("results/{{corpus}}/retrieval/runs/{retriever}.jsonl", retriever=RETRIEVERS),
     params:
-        embedder=config["embed"]["model"],
         retrievers=RETRIEVERS,
         ks=[1, 3, 5, 10, 20],
+        reranker=reranker_settings(*RETRIEVERS),
     conda:
         "../envs/ragft.yaml"
     log:
         "logs/{corpus}/retrieval_eval.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/retrieval_eval.tsv"
+    threads: 2
     script:
         "../scripts/retrieval_eval.py"

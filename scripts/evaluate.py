@@ -1,9 +1,9 @@
 from ragft.evaluate import answer_questions, pick_shots, retrieval_hits, retrieve_contexts
-from ragft.index import BM25Searcher, DenseSearcher
+from ragft.index import open_searcher
 from ragft.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
 from ragft.metrics import aggregate_answers
-from ragft.models import load_causal_lm, load_embedder, load_tokenizer
+from ragft.models import load_causal_lm, load_tokenizer
 
 log = setup(snakemake.log[0], snakemake.threads)
 p, inp = snakemake.params, snakemake.input
@@ -14,11 +14,8 @@ chunk_text = {c["id"]: c["text"] for c in chunks}
 chunk_doc = {c["id"]: c["doc_id"] for c in chunks}
 
 # 1) retrieve
-searcher = None
-if p.system["retriever"] == "dense":
-    searcher = DenseSearcher(inp.index, load_embedder(p.embedder))
-elif p.system["retriever"] == "bm25":
-    searcher = BM25Searcher(inp.index)
+searcher = open_searcher(p.system["retriever"], dict(inp.items()), chunk_text=chunk_text, reranker=p.reranker,
+                         cache_dir=snakemake.config["embed"].get("cache") or None)
 hits = retrieve_contexts(searcher, questions, p.k)
 
 # 2) answer with the base model, plus the system's adapter

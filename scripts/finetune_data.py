@@ -1,18 +1,41 @@
-from ragft.finetune import build_train_data, data_report
-from ragft.index import DenseSearcher
+from ragft.finetune import (build_train_data, contamination, count_parameters, data_report, format_data_report,
+                            matmul_flops, synthetic_qa)
 from ragft.jsonl import read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
-from ragft.models import load_embedder, load_tokenizer
+from ragft.models import load_causal_lm, load_tokenizer, resolve
 
 log = setup(snakemake.log[0], snakemake.threads)
 p = snakemake.params
-questions = read_jsonl(snakemake.input.train)
+chunks = read_jsonl(snakemake.input.chunks)
+questions = read_jsonl(snakemake.input.train)  # the QA builders never see qa/eval.jsonl
+eval_questions = read_jsonl(snakemake.input.eval)  # only to measure contamination
+tokenizer = load_tokenizer(p.base)
+
+# 1) what the builders need: retrieved chunks, generated questions
 hits = None
-if p.builders.get("retrieval", {}).get("enabled", False):
-    searcher = DenseSearcher(snakemake.input.index, load_embedder(p.embedder))
-    hits = searcher.search([q["question"] for q in questions], p.builders["retrieval"]["k"])
-data = build_train_data(read_jsonl(snakemake.input.chunks), questions, p.builders, p.seed, p.templates, hits)
-report = data_report(data, load_tokenizer(p.base))
+retrieval = p.builders.get("retrieval", {})
+if retrieval.get("enabled", False):
+    from ragft.index import DenseSearcher
+
+    # the k best distractors are found among a deeper ranking, once the gold doc's chunks are set aside
+    hits = DenseSearcher(snakemake.input.index).search([q["question"] for q in questions], 2 * retrieval["k"] + 3)
+synthetic, synthetic_stats = None, None
+spec = p.builders.get("synthetic", {})
+if spec.get("enabled", False):
+    path = resolve(spec["model"]) if spec.get("model") else p.base
+    synthetic, synthetic_stats = synthetic_qa(chunks, load_causal_lm(path), load_tokenizer(path), spec, p.seed)
+
+# 2) build, measure contamination (and drop it if asked), report
+data, stats = build_train_data(chunks, questions, p.builders, p.seed, p.templates, hits, synthetic, tokenizer,
+                               eval_ids={q["id"] for q in eval_questions})
+if synthetic_stats:
+    stats["synthetic"] = synthetic_stats
+overlap = contamination(eval_questions, data, p.decontamination["ngram"])
+if p.decontamination["drop"]:
+    dropped = set(overlap["train_ids"])
+    data = [e for e in data if e["id"] not in dropped]
+    overlap["dropped_examples"] = sorted(dropped)
+report = data_report(data, tokenizer, p.recipe, stats, overlap, count_parameters(p.base), matmul_flops())
 write_jsonl(snakemake.output.train, data, sort_key=None)  # seeded training order
 write_json(snakemake.output.report, report)
-log.info("training data: %s", report)
+log.info("data report (also in %s):\n%s", snakemake.output.report, format_data_report(report))

@@ -1,3 +1,5 @@
+import shutil
+
 from ragft.jsonl import read_json, read_jsonl
 from ragft.logs import setup
 from ragft.report import comparison_table, paired_vs, write_comparison
@@ -9,4 +11,6 @@ predictions = {s: read_jsonl(path) for s, path in zip(systems, snakemake.input.p
 paired = paired_vs(predictions, "base", snakemake.params.bootstrap, snakemake.params.seed)
 table = comparison_table(metrics, snakemake.params.systems, "base", paired or None)
 write_comparison(table, snakemake.output.md, snakemake.output.csv, snakemake.output.tex)
+for curve, copy in zip(snakemake.input.loss_curves, snakemake.output.loss_curves):  # each used adapter's training loss
+    shutil.copyfile(curve, copy)
 log.info("comparison of %d systems written", len(systems))

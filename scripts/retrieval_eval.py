@@ -1,23 +1,22 @@
 from ragft.evaluate import run_retrievers
-from ragft.index import BM25Searcher, DenseSearcher
+from ragft.index import open_searcher
 from ragft.jsonl import read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
-from ragft.models import load_embedder
 
 log = setup(snakemake.log[0], snakemake.threads)
+p = snakemake.params
 chunks = read_jsonl(snakemake.input.chunks)
+chunk_text = {c["id"]: c["text"] for c in chunks}
+opened = {}  # retrievers share their loaded indexes and models
 makers = {
-    "dense": lambda: DenseSearcher(snakemake.input.dense, load_embedder(snakemake.params.embedder)),
-    "bm25": lambda: BM25Searcher(snakemake.input.bm25),
+    r: (lambda r=r: open_searcher(r, dict(snakemake.input.items()), chunk_text=chunk_text, reranker=p.reranker,
+                                  cache_dir=snakemake.config["embed"].get("cache") or None, opened=opened))
+    for r in p.retrievers
 }
 metrics, runs = run_retrievers(
-    {r: makers[r] for r in snakemake.params.retrievers},
-    read_jsonl(snakemake.input.questions),
-    {c["id"]: c["doc_id"] for c in chunks},
-    {c["id"]: c["text"] for c in chunks},
-    snakemake.params.ks,
+    makers, read_jsonl(snakemake.input.questions), {c["id"]: c["doc_id"] for c in chunks}, chunk_text, p.ks
 )
-for retriever, run_path in zip(snakemake.params.retrievers, snakemake.output.runs):
+for retriever, run_path in zip(p.retrievers, snakemake.output.runs):
     write_jsonl(run_path, runs[retriever])
     log.info("%s: %s", retriever, metrics[retriever])
 write_json(snakemake.output.metrics, metrics)

@@ -5,8 +5,13 @@ Strategies:
 - `sentences`: whole sentences (and markdown lines) packed into windows of at most `size`
   tokens; the next window starts with the last sentences of the previous one, up to `overlap`
   tokens. A sentence longer than `size` is split into token windows.
-Tokens are counted with the embedder's tokenizer, so a chunk never exceeds what it embeds.
-Chunk ids are `{doc_id}#{index:04d}`: stable as long as the doc's text is.
+- `markdown`: as `sentences`, but a markdown heading always starts a new chunk: each section
+  (a heading and the text up to the next heading) is packed on its own, so no chunk spans two
+  sections. A heading followed directly by another heading joins that section; lines inside
+  fenced code blocks are never headings.
+Tokens are counted with the embedder's tokenizer by default (`chunk.tokenizer` names another), so
+a chunk never exceeds what it embeds. Chunk ids are `{doc_id}#{index:04d}`: stable as long as the
+doc's text is. `start`/`end` are character offsets into the doc: `doc["text"][start:end] == text`.
 """
 
 from __future__ import annotations
@@ -15,8 +20,13 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
+STRATEGIES = ("sentences", "tokens", "markdown")
+
 # a sentence ends at . ! or ? before whitespace, or at a line break (headings, bullets)
 _SENTENCE = re.compile(r"[^\n]*?[.!?](?=\s)|[^\n]+")
+# an ATX heading line (`# Title` to `###### Title`) and a fenced code block (``` or ~~~)
+_HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S[^\n]*$", re.M)
+_FENCE = re.compile(r"^ {0,3}(```|~~~)[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)", re.M | re.S)
 
 
 def token_offsets(tokenizer, text: str) -> list[tuple[int, int]]:
@@ -57,6 +67,30 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+def markdown_sections(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sections of a markdown text, whitespace trimmed: each heading starts
+    one; text before the first heading is a section; a lone heading joins the section after it."""
+    fences = [m.span() for m in _FENCE.finditer(text)]
+    heads = [m.start() for m in _HEADING.finditer(text) if not any(a <= m.start() < b for a, b in fences)]
+    bounds = sorted({0, *heads, len(text)})
+    spans = []
+    for s, e in zip(bounds, bounds[1:]):
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            spans.append((s, e))
+    sections, pending = [], None
+    for i, (s, e) in enumerate(spans):
+        if s in heads and "\n" not in text[s:e] and i + 1 < len(spans):  # a lone heading
+            pending = s if pending is None else pending
+            continue
+        sections.append((s if pending is None else pending, e))
+        pending = None
+    return sections
+
+
 def pack_sentences(spans: list[tuple[int, int]], n_tokens: list[int], size: int, overlap: int) -> list[tuple[int, int]]:
     """Group consecutive sentences into windows [first, last) of at most `size` tokens."""
     windows, i, n = [], 0, len(spans)
@@ -87,12 +121,9 @@ def chunk_doc(doc: dict, tokenizer, size: int, overlap: int, strategy: str = "se
         lo, hi = token_range(starts, ends, s, e)
         return hi - lo
 
-    spans: list[tuple[int, int]] = []
-    if strategy == "tokens":
-        spans = [(offsets[i][0], offsets[j - 1][1]) for i, j in token_windows(offsets, size, overlap)]
-    elif strategy == "sentences":
+    def packed(sentences: list[tuple[int, int]]) -> list[tuple[int, int]]:
         pieces: list[tuple[int, int]] = []
-        for s, e in sentence_spans(text):
+        for s, e in sentences:
             lo, hi = token_range(starts, ends, s, e)
             inner = offsets[lo:hi]
             if len(inner) > size:  # one sentence longer than a chunk: cut it into token windows
@@ -100,9 +131,19 @@ def chunk_doc(doc: dict, tokenizer, size: int, overlap: int, strategy: str = "se
             else:
                 pieces.append((s, e))
         counts = [n_tokens(s, e) for s, e in pieces]
-        spans = [(pieces[a][0], pieces[b - 1][1]) for a, b in pack_sentences(pieces, counts, size, overlap)]
+        return [(pieces[a][0], pieces[b - 1][1]) for a, b in pack_sentences(pieces, counts, size, overlap)]
+
+    if strategy == "tokens":
+        spans = [(offsets[i][0], offsets[j - 1][1]) for i, j in token_windows(offsets, size, overlap)]
+    elif strategy == "sentences":
+        spans = packed(sentence_spans(text))
+    elif strategy == "markdown":
+        sentences = sentence_spans(text)
+        firsts = [s for s, _ in sentences]
+        spans = [w for a, b in markdown_sections(text)
+                 for w in packed(sentences[bisect_left(firsts, a):bisect_left(firsts, b)])]
     else:
-        raise ValueError(f"chunk.strategy {strategy!r} is not one of: tokens, sentences")
+        raise ValueError(f"chunk.strategy {strategy!r} is not one of: {', '.join(STRATEGIES)}")
     return [
         {
             "id": f"{doc['id']}#{n:04d}",

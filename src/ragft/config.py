@@ -50,6 +50,16 @@ def semantic_errors(config: dict) -> list[str]:
             out.append(f"config key 'corpora.{name}.qa': {qa!r} is not a file")
         if not qa and not (isinstance(sources, str) and sources.lower().endswith(".json")):
             out.append(f"config key 'corpora.{name}.qa': required unless source is one SQuAD-style .json file")
+    reranker = (config.get("retrieval") or {}).get("reranker") or {}
+    for name, system in config.get("systems", {}).items():
+        if system.get("retriever") == "rerank" and not reranker.get("model"):
+            out.append(f"config key 'systems.{name}.retriever': rerank needs retrieval.reranker.model (a cross-encoder folder)")
+    model = reranker.get("model")
+    if model and str(model).startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
+        out.append(f"config key 'retrieval.reranker.model': {model!r} is not a directory")
+    embed = config.get("embed", {})
+    if embed.get("quantize") == "int8" and embed.get("backend", "torch") == "torch":
+        out.append("config key 'embed.quantize': int8 needs embed.backend onnx or openvino")
     chunk = config.get("chunk", {})
     if chunk.get("overlap", 0) >= chunk.get("size", 128):
         out.append(f"config key 'chunk.overlap': {chunk.get('overlap')} must be smaller than chunk.size ({chunk.get('size', 128)})")

@@ -14,9 +14,10 @@ def _batches(items: list, size: int):
 
 @torch.no_grad()
 def generate_answers(
-    model, tokenizer, prompt_texts: list[str], max_new_tokens: int = 24, batch_size: int = 16, max_length: int | None = None
+    model, tokenizer, prompt_texts: list[str], max_new_tokens: int = 24, batch_size: int = 16, max_length: int | None = None,
+    stop: str | None = prompts.STOP,
 ) -> list[str]:
-    """Greedy answers for each prompt (left padding, cut at the first stop string)."""
+    """Greedy answers for each prompt (left padding, cut at the first `stop` string unless it is None)."""
     tokenizer.padding_side = "left"
     out: list[str] = []
     for chunk in _batches(prompt_texts, batch_size):
@@ -37,7 +38,7 @@ def generate_answers(
             eos_token_id=tokenizer.eos_token_id,
         )
         texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-        out.extend(t.split(prompts.STOP)[0].strip() for t in texts)
+        out.extend((t.split(stop)[0] if stop else t).strip() for t in texts)
     return out
 
 

@@ -7,6 +7,7 @@ import re
 import string
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 
@@ -19,6 +20,7 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # ---- answer quality (SQuAD conventions) -------------------------------------------------
 
 
+@lru_cache(maxsize=1 << 16)  # retrieval metrics normalise the same chunk texts again and again
 def normalize_answer(s: str) -> str:
     """SQuAD normalisation: lower-case, drop ASCII punctuation and articles, collapse whitespace."""
     s = "".join(ch for ch in s.lower() if ch not in _PUNCT)

@@ -55,11 +55,13 @@ def resolve(spec: str, tiny_dir: str = TINY_DIR) -> str:
     return str(Path(spec).expanduser()) if Path(spec).expanduser().is_dir() else spec
 
 
-def load_embedder(spec: str, device: str | None = None, backend: str = "torch"):
-    """A SentenceTransformer for the spec (safetensors weights, no remote code)."""
+def load_embedder(spec: str, device: str | None = None, backend: str = "torch", model_kwargs: dict | None = None):
+    """A SentenceTransformer for the spec (no remote code), on the GPU when there is one; `backend`
+    and `model_kwargs` as sentence-transformers takes them (see `ragft.embed.Embedder`)."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(resolve(spec), device=device or ("cuda" if _cuda() else "cpu"), backend=backend)
+    return SentenceTransformer(resolve(spec), device=device or ("cuda" if _cuda() else "cpu"), backend=backend,
+                               model_kwargs=model_kwargs)
 
 
 def load_tokenizer(path: str, trust_remote_code: bool = False):

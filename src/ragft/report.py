@@ -148,3 +148,29 @@ def paired_vs(predictions: Mapping[str, list[dict]], baseline: str = "base", n_b
         out[system] = {m: paired_bootstrap_p(mine[m], base[m], n_boot, seed) for m in ANSWER_METRICS
                        if not any(math.isnan(v) for v in mine[m] + base[m])}
     return out
+
+
+# ---- retrieval ------------------------------------------------------------------------
+
+
+def retrieval_table(metrics: Mapping[str, dict]) -> pd.DataFrame:
+    """One row per retriever of a retrieval/metrics.json: n, recall@k, answer_recall@k, MRR@10,
+    nDCG@10 and queries/s, metric columns in the order they appear."""
+    cols: list[str] = []
+    for m in metrics.values():
+        cols += [c for c in m if c not in cols and c not in ("n", "queries_per_s")]
+    rows = [{"retriever": r, "n": m.get("n"), **{c: _num(m.get(c)) for c in cols},
+             "queries_per_s": _num(m.get("queries_per_s"))} for r, m in metrics.items()]
+    return pd.DataFrame(rows, columns=["retriever", "n", *cols, "queries_per_s"])
+
+
+def retrieval_markdown(metrics: Mapping[str, dict], hybrid: Mapping | None = None) -> str:
+    """The retrieval table in Markdown, with a line on how the hybrid fusion was chosen."""
+    text = to_markdown(retrieval_table(metrics))
+    if hybrid:
+        score = hybrid.get("score")
+        text += (f"\nhybrid: {hybrid['method']} fusion, dense weight {hybrid['weight']:g} (BM25 "
+                 f"{1 - hybrid['weight']:g}), chosen on {hybrid['n']} train questions by {hybrid['metric']}"
+                 + (f" ({score:.3f}; dense {hybrid['dense']:.3f}, bm25 {hybrid['bm25']:.3f})" if score is not None else "")
+                 + ".\n")
+    return text

@@ -1,6 +1,6 @@
 import pytest
 
-from ragft.chunk import chunk_doc, pack_sentences, sentence_spans, token_windows
+from ragft.chunk import chunk_doc, markdown_sections, pack_sentences, sentence_spans, token_windows
 from ragft.models import minilm_path
 
 
@@ -52,6 +52,56 @@ def test_fixed_token_windows(tokenizer):
     assert [c["n_tokens"] for c in chunks] == [4, 4, 4]
 
 
+FOUR = {"id": "d", "text": "Alpha beta gamma. Delta epsilon zeta. Eta theta iota. Kappa lambda mu."}
+MD = ("# Korvell\n\nKorvell is a wheat. It grows fast.\n\n## Agronomy\n\n### Sowing\n\n"
+      "Sow in March. Harvest in July.\n\n## Advice\n\nWater weekly.\n")
+
+
+def spans(chunks):
+    return [(c["text"], c["start"], c["end"], c["n_tokens"]) for c in chunks]
+
+
+def test_token_windows_boundaries_and_offsets(tokenizer):
+    # 17 tokens ("iota." and "mu." are two each): windows [0, 8), [5, 13), [10, 17)
+    assert spans(chunk_doc(FOUR, tokenizer, size=8, overlap=3, strategy="tokens")) == [
+        ("Alpha beta gamma. Delta epsilon zeta.", 0, 37, 8),
+        ("epsilon zeta. Eta theta iota.", 24, 53, 8),
+        ("iota. Kappa lambda mu.", 48, 70, 7),
+    ]
+
+
+def test_sentence_windows_boundaries_and_offsets(tokenizer):
+    # sentences of 4, 4, 5 and 4 tokens: the first two fill a window of 8; no sentence fits the overlap of 3
+    assert spans(chunk_doc(FOUR, tokenizer, size=8, overlap=3, strategy="sentences")) == [
+        ("Alpha beta gamma. Delta epsilon zeta.", 0, 37, 8),
+        ("Eta theta iota.", 38, 53, 5),
+        ("Kappa lambda mu.", 54, 70, 4),
+    ]
+
+
+def test_markdown_sections_start_at_headings():
+    text = MD + "\n```\n# a comment, not a heading\n```\n"
+    assert markdown_sections(text) == [(0, 45), (47, 102), (104, 164)]
+    assert text[104:164] == "## Advice\n\nWater weekly.\n\n```\n# a comment, not a heading\n```"
+    assert text[47:102] == "## Agronomy\n\n### Sowing\n\nSow in March. Harvest in July."  # a lone heading joins the next
+    assert markdown_sections("Preface.\n\n# Title\n") == [(0, 8), (10, 17)]  # a last lone heading stays
+
+
+def test_markdown_chunks_never_span_two_sections(tokenizer):
+    chunks = chunk_doc({"id": "v/k.md", "text": MD}, tokenizer, size=16, overlap=4, strategy="markdown")
+    assert [c["id"] for c in chunks] == [f"v/k.md#{i:04d}" for i in range(5)]
+    assert spans(chunks) == [
+        ("# Korvell\n\nKorvell is a wheat.", 0, 30, 13),
+        ("It grows fast.", 31, 45, 4),
+        ("## Agronomy\n\n### Sowing\n\nSow in March.", 47, 85, 15),
+        ("Harvest in July.", 86, 102, 4),
+        ("## Advice\n\nWater weekly.", 104, 128, 6),
+    ]
+    # packing by sentences alone puts a heading at the end of the chunk before its section
+    assert chunk_doc({"id": "v/k.md", "text": MD}, tokenizer, 16, 4, "sentences")[1]["text"] == \
+        "It grows fast.\n\n## Agronomy\n\n### Sowing"
+
+
 def test_unknown_strategy_is_a_clear_error(tokenizer):
-    with pytest.raises(ValueError, match="chunk.strategy 'paragraphs'"):
+    with pytest.raises(ValueError, match="chunk.strategy 'paragraphs' is not one of: sentences, tokens, markdown"):
         chunk_doc({"id": "d", "text": "x"}, tokenizer, 8, 0, strategy="paragraphs")

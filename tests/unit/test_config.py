@@ -24,7 +24,11 @@ def test_demo_config_is_valid(config):
     "edit, message",
     [
         (lambda c: c["retrieval"].update(k=0), "config key 'retrieval.k': 0 is less than the minimum of 1"),
-        (lambda c: c["chunk"].update(strategy="pages"), "config key 'chunk.strategy': 'pages' is not one of ['sentences', 'tokens']"),
+        (lambda c: c["chunk"].update(strategy="pages"), "config key 'chunk.strategy': 'pages' is not one of ['sentences', 'tokens', 'markdown']"),
+        (lambda c: c["systems"]["rag"].update(retriever="rerank"), "config key 'systems.rag.retriever': rerank needs retrieval.reranker.model"),
+        (lambda c: c["embed"].update(quantize="int8"), "config key 'embed.quantize': int8 needs embed.backend onnx or openvino"),
+        (lambda c: c["index"].update(factory=7), "config key 'index.factory': 7 is not of type 'string'"),
+        (lambda c: c["retrieval"]["hybrid"].update(metric="map"), "config key 'retrieval.hybrid.metric': 'map' does not match"),
         (lambda c: c.update(retreival={"k": 3}), "config key 'retreival': unknown key"),
         (lambda c: c["systems"]["ft"].update(adapter="qlroa"), "config key 'systems.ft.adapter': 'qlroa' is not a recipe"),
         (lambda c: c["corpora"]["demo"].update(source="no/such/dir"), "config key 'corpora.demo.source': 'no/such/dir' matches no file"),

@@ -56,3 +56,18 @@ def test_run_retrievers_scores_each_and_keeps_runs():
     assert runs["fixed"][0] == {"id": "q1", "hits": [{"chunk_id": "a#0", "doc_id": "a", "score": 0.9},
                                                      {"chunk_id": "b#0", "doc_id": "b", "score": 0.8},
                                                      {"chunk_id": "c#0", "doc_id": "c", "score": 0.1}]}
+
+
+def test_every_retrieval_metric_at_every_k():
+    chunk_doc = {f"x{i}": f"D{i}" for i in range(25)}
+    chunk_text = {f"x{i}": f"filler {i}" for i in range(25)}
+    questions = [{"id": "q1", "question": "?", "answers": ["Filler 3"], "doc_ids": ["D3"]},  # gold and answer at rank 4
+                 {"id": "q2", "question": "?", "answers": ["nowhere"], "doc_ids": ["D11"]}]  # gold at rank 12
+    runs = [[(f"x{i}", 1 - i / 100) for i in range(25)]] * 2
+    assert retrieval_metrics(runs, questions, chunk_doc, chunk_text) == {
+        "recall@1": 0.0, "recall@3": 0.0, "recall@5": 0.5, "recall@10": 0.5, "recall@20": 1.0,
+        "answer_recall@1": 0.0, "answer_recall@3": 0.0, "answer_recall@5": 0.5, "answer_recall@10": 0.5,
+        "answer_recall@20": 0.5,
+        "mrr@10": 0.125,                       # (1/4 + 0) / 2: rank 12 is past 10
+        "ndcg@10": round(1 / 2.321928094887362 / 2, 6),  # (1/log2(5) + 0) / 2
+    }

@@ -101,3 +101,21 @@ def test_write_comparison(tmp_path):
     write_comparison(SMALL, *out)
     assert [p.read_text(encoding="utf-8") for p in out] == [
         to_markdown(SMALL), to_csv(SMALL), to_latex(SMALL)]
+
+
+def test_retrieval_table_one_row_per_retriever():
+    from ragft.report import retrieval_markdown, retrieval_table
+
+    metrics = {"dense": {"recall@1": 0.5, "mrr@10": 0.625, "queries_per_s": 150.0, "n": 4},
+               "hybrid": {"recall@1": 0.75, "mrr@10": 0.8125, "queries_per_s": 90.5, "n": 4}}
+    df = retrieval_table(metrics)
+    assert list(df.columns) == ["retriever", "n", "recall@1", "mrr@10", "queries_per_s"]
+    hybrid = {"method": "score", "weight": 0.4, "n": 30, "metric": "mrr@10", "score": 0.9, "dense": 0.8, "bm25": 0.85}
+    assert retrieval_markdown(metrics, hybrid) == (
+        "| retriever |   n | recall@1 | mrr@10 | queries_per_s |\n"
+        "|-----------|----:|---------:|-------:|--------------:|\n"
+        "| dense     |   4 |    0.500 |  0.625 |       150.000 |\n"
+        "| hybrid    |   4 |    0.750 |  0.812 |        90.500 |\n"
+        "\nhybrid: score fusion, dense weight 0.4 (BM25 0.6), chosen on 30 train questions by mrr@10 "
+        "(0.900; dense 0.800, bm25 0.850).\n"
+    )

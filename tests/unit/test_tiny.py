@@ -52,12 +52,12 @@ def test_pad_batch_masks_context_and_padding():
 
 
 def test_scored_loss_equals_the_models_own_loss():
-    from ragft.finetune import pad_batch
+    from ragft.finetune import pad_batch, scored_loss
 
     tok = tiny.train_tokenizer(["Context: a b c\nQuestion: x?\nAnswer: y\n"] * 20, 300)
     model = tiny.make_model(tok, hidden=32, layers=1, heads=2, max_positions=64, seed=0)
     batch = pad_batch([([5, 6, 7, 8, 9], 2), ([9, 10, 11], 1)], pad=tok.pad_token_id)
-    assert torch.allclose(tiny.scored_loss(model, batch), model(**batch).loss, atol=1e-6)
+    assert torch.allclose(scored_loss(model, batch), model(**batch).loss, atol=1e-6)
 
 
 def test_lr_schedule_warms_up_then_decays_to_a_tenth():

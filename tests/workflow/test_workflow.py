@@ -64,10 +64,16 @@ def test_split_chunks_and_retrieval(run):
     assert all(docs[c["doc_id"]][c["start"] : c["end"]] == c["text"] and c["n_tokens"] <= 64 for c in chunks)
     assert {c["doc_id"] for c in chunks} == set(docs)
     metrics = json.loads((res / "retrieval" / "metrics.json").read_text())
-    assert set(metrics) == {"dense", "bm25"}
+    assert set(metrics) == {"dense", "bm25", "hybrid"}
     # every demo question names its entity, so both retrievers find the gold doc in the top 5
     assert metrics["bm25"]["recall@5"] == 1.0 and metrics["dense"]["recall@5"] >= 0.9
     assert 0 < metrics["dense"]["mrr@10"] <= 1
+    assert metrics["hybrid"]["mrr@10"] >= max(metrics["dense"]["mrr@10"], metrics["bm25"]["mrr@10"]) - 0.01
+    hybrid = json.loads((res / "index" / "hybrid.json").read_text())
+    assert hybrid["n"] == 942 - 24 and 0 <= hybrid["weight"] <= 1  # chosen on the train split
+    table = (res / "report" / "retrieval.md").read_text()
+    assert table.startswith("| retriever |") and "| hybrid " in table
+    assert (res / "report" / "plots" / "recall_at_k.png").stat().st_size > 10_000
 
 
 def test_finetune_outputs(run):

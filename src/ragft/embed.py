@@ -1,0 +1,279 @@
+"""Embedding chunks: a sentence-transformers model on the torch, ONNX Runtime or OpenVINO backend,
+optionally int8, behind a content-addressed cache, so that a grown corpus embeds only its new chunks.
+
+- `Embedder`: a model spec (`builtin:minilm`, a directory, a hub id) with its backend, quantisation
+  and batch size. Vectors are L2-normalised float32; sentence-transformers sorts texts by length
+  before batching, so a batch pads to similar lengths. The model loads on first use only, on the
+  GPU when there is one (torch and onnx backends). `onnx` and `openvino` models are exported once
+  into `<cache>/models/` (sentence-transformers' own export; for onnx the O2 graph fusions, and
+  for int8 ONNX Runtime's dynamic int8 quantisation of the matrix products; for openvino int8 its
+  8-bit weight compression). These backends need the `[onnx]` / `[openvino]` extras.
+- `EmbeddingCache`: vectors keyed by (embedder identity, backend, quantisation, export recipe) and
+  the sha256 of the chunk text. Each key's vectors live in `<cache>/<key>/` as packs of
+  `<digest>.vecs.npy` + `<digest>.keys.npy`, each written atomically, the keys last: a killed job
+  leaves no entry, only an unreferenced vectors file. Packs never change, so jobs that embed
+  different subsets (shards) can add to one cache at the same time.
+- `embed_texts(embedder, texts, cache)`: vectors for any subset of chunks, and how many were
+  embedded and how many came from the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from ragft import models
+from ragft.jsonl import atomic_writer, write_json
+
+BACKENDS = ("torch", "onnx", "openvino")
+QUANTIZE = ("none", "int8")
+RECIPE = 1  # version of the export and quantisation recipe below; part of every cache key
+MAX_PACKS = 64  # more packs than this are merged into one
+_ONNX_FILE = {"none": "onnx/model_O2.onnx", "int8": "onnx/model_O2_qint8.onnx"}
+_EXTRA = {"onnx": "onnx", "openvino": "openvino"}
+
+
+def text_key(text: str) -> str:
+    """The cache key of a chunk's text: its sha256, hex."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def model_digest(spec: str) -> str:
+    """sha256 over the relative names and bytes of every file of a model directory (hidden files,
+    READMEs and exported backends left out); a hub id that is no directory is its own identity."""
+    path = Path(models.resolve(spec))
+    if not path.is_dir():
+        return f"hub:{spec}"
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        rel = f.relative_to(path).as_posix()
+        if rel.startswith((".", "onnx/", "openvino/")) or "/." in rel or rel.lower().startswith("readme"):
+            continue
+        h.update(rel.encode() + b"\0" + models.sha256_file(f).encode() + b"\n")
+    return h.hexdigest()
+
+
+class Embedder:
+    """A sentence-transformers embedder with a backend and optional int8; loads on first use."""
+
+    def __init__(self, spec: str, backend: str = "torch", quantize: str = "none", batch_size: int = 64,
+                 device: str | None = None, cache_dir: str | os.PathLike | None = None):
+        if backend not in BACKENDS:
+            raise ValueError(f"embed.backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+        if quantize not in QUANTIZE:
+            raise ValueError(f"embed.quantize {quantize!r} is not one of: {', '.join(QUANTIZE)}")
+        if quantize == "int8" and backend == "torch":
+            raise ValueError("embed.quantize int8 needs embed.backend onnx or openvino")
+        self.spec, self.backend, self.quantize, self.batch_size = spec, backend, quantize, batch_size
+        self.device = device if device not in (None, "auto") else None
+        self.cache_dir = Path(cache_dir) if cache_dir else None
+
+    @cached_property
+    def identity(self) -> dict:
+        """What the vectors depend on: the model's content, backend, quantisation, export recipe."""
+        return {"model": self.spec, "sha256": model_digest(self.spec), "backend": self.backend,
+                "quantize": self.quantize, "normalize": True, "recipe": RECIPE}
+
+    @cached_property
+    def key(self) -> str:
+        """A short hex digest of `identity`: the cache folder of this embedder's vectors."""
+        return hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()[:24]
+
+    @cached_property
+    def model(self):
+        """The loaded SentenceTransformer (exported to the backend first when needed)."""
+        if self.backend == "torch":
+            return models.load_embedder(self.spec, self.device)
+        path, kwargs = self._exported()
+        device = "cpu" if self.backend == "openvino" or self.quantize == "int8" else self.device
+        if self.backend == "onnx" and device == "cpu":
+            kwargs["provider"] = "CPUExecutionProvider"
+        return models.load_embedder(str(path), device, backend=self.backend, model_kwargs=kwargs)
+
+    @property
+    def dims(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Normalised float32 vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dims), dtype=np.float32)
+        vecs = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=progress)
+        return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    # ---- export to onnx / openvino ------------------------------------------------------
+
+    def _exported(self) -> tuple[Path, dict]:
+        """The exported model directory (built once, atomically) and its loading kwargs."""
+        _require(self.backend)
+        kwargs = {"file_name": _ONNX_FILE[self.quantize]} if self.backend == "onnx" else {}
+        if self.cache_dir is None:
+            out = Path(tempfile.mkdtemp(prefix="ragft-export-")) / "model"
+        else:
+            out = self.cache_dir / "models" / f"{self.backend}-{self.quantize}-{self.key}"
+        if (out / "ragft_export.json").is_file():
+            return out, kwargs
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+        try:
+            start = time.time()
+            if self.backend == "onnx":
+                _export_onnx(models.resolve(self.spec), tmp, self.quantize == "int8")
+            else:
+                _export_openvino(models.resolve(self.spec), tmp, self.quantize == "int8")
+            write_json(tmp / "ragft_export.json", {**self.identity, "seconds": round(time.time() - start, 1)})
+            try:
+                os.replace(tmp, out)
+            except OSError:  # another job exported it first
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return out, kwargs
+
+
+def _require(backend: str) -> None:
+    module = {"onnx": "onnxruntime", "openvino": "openvino"}[backend]
+    try:
+        __import__(module)
+    except ImportError as exc:
+        raise RuntimeError(f"embed.backend {backend} needs the optional dependencies: "
+                           f"pip install -e '.[{_EXTRA[backend]}]'") from exc
+
+
+def _export_onnx(path: str, out: Path, int8: bool) -> None:
+    """ONNX export, O2 graph fusions (attention, layer norm, GELU), then optional dynamic int8."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from sentence_transformers import SentenceTransformer, export_optimized_onnx_model
+
+    model = SentenceTransformer(path, device="cpu", backend="onnx",
+                                model_kwargs={"provider": "CPUExecutionProvider"})
+    model.save_pretrained(str(out))
+    export_optimized_onnx_model(model, "O2", str(out))
+    if int8:
+        # weights per channel, activations per batch; the fused Attention's projections too
+        quantize_dynamic(out / _ONNX_FILE["none"], out / _ONNX_FILE["int8"], weight_type=QuantType.QInt8,
+                         per_channel=True, op_types_to_quantize=["MatMul", "Attention"],
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def _export_openvino(path: str, out: Path, int8: bool) -> None:
+    """OpenVINO IR export; int8 compresses the weights to 8 bits (NNCF, no calibration data)."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(path, device="cpu", backend="openvino", model_kwargs={"load_in_8bit": int8})
+    model.save_pretrained(str(out))
+
+
+# ---- the content-addressed cache ------------------------------------------------------------
+
+
+class EmbeddingCache:
+    """Vectors by text hash for one embedder, in packs under `root/<embedder key>/`."""
+
+    def __init__(self, root: str | os.PathLike, embedder: Embedder):
+        self.dir = Path(root) / embedder.key
+        self.identity = embedder.identity
+
+    def packs(self) -> list[Path]:
+        """The complete packs (their keys files), oldest name first."""
+        return sorted(self.dir.glob("*.keys.npy"))
+
+    def lookup(self, keys: Sequence[str]) -> dict[str, np.ndarray]:
+        """The cached vector of every key that has one."""
+        found: dict[str, np.ndarray] = {}
+        want = np.unique(np.asarray(list(keys), dtype="S64"))
+        if not len(want):
+            return found
+        for keys_file in self.packs():
+            try:
+                pack_keys = np.load(keys_file)
+                vecs = np.load(_vecs_file(keys_file), mmap_mode="r")
+            except (FileNotFoundError, ValueError):  # merged away meanwhile, or unreadable
+                continue
+            for row in np.flatnonzero(np.isin(pack_keys, want)):
+                found.setdefault(pack_keys[row].decode(), np.array(vecs[row]))
+        return found
+
+    def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
+        """Store vectors under their keys as one new pack (atomically); merge packs when many."""
+        if not len(keys):
+            return
+        self.dir.mkdir(parents=True, exist_ok=True)
+        if not (self.dir / "identity.json").is_file():
+            write_json(self.dir / "identity.json", self.identity)
+        _write_pack(self.dir, np.asarray(list(keys), dtype="S64"), np.ascontiguousarray(vectors, np.float32))
+        if len(self.packs()) > MAX_PACKS:
+            self.compact()
+
+    def compact(self) -> None:
+        """Merge every pack into one; safe while other jobs read or add."""
+        old = self.packs()
+        keys, vecs = [], []
+        for keys_file in old:
+            try:
+                keys.append(np.load(keys_file))
+                vecs.append(np.load(_vecs_file(keys_file)))
+            except (FileNotFoundError, ValueError):
+                continue
+        if not keys:
+            return
+        all_keys, first = np.unique(np.concatenate(keys), return_index=True)
+        merged = _write_pack(self.dir, all_keys, np.concatenate(vecs)[first])
+        for keys_file in old:
+            if keys_file != merged:
+                keys_file.unlink(missing_ok=True)
+                _vecs_file(keys_file).unlink(missing_ok=True)
+        for orphan in self.dir.glob("*.vecs.npy"):  # left by killed jobs, an hour ago or more
+            if not orphan.with_name(orphan.name.replace(".vecs.", ".keys.")).exists() and \
+                    time.time() - orphan.stat().st_mtime > 3600:
+                orphan.unlink(missing_ok=True)
+
+
+def _vecs_file(keys_file: Path) -> Path:
+    return keys_file.with_name(keys_file.name.replace(".keys.npy", ".vecs.npy"))
+
+
+def _write_pack(folder: Path, keys: np.ndarray, vecs: np.ndarray) -> Path:
+    """Write vectors, then keys (the commit), each atomically; named by a digest of the content."""
+    digest = hashlib.sha256(keys.tobytes() + vecs.tobytes()).hexdigest()[:32]
+    keys_file = folder / f"{digest}.keys.npy"
+    with atomic_writer(_vecs_file(keys_file)) as fh:
+        np.save(fh, vecs)
+    with atomic_writer(keys_file) as fh:
+        np.save(fh, keys)
+    return keys_file
+
+
+def embed_texts(embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None = None,
+                progress: bool = False) -> tuple[np.ndarray, dict]:
+    """One normalised float32 row per text: cached rows read back, each other distinct text embedded
+    once and cached. Also returns counts: `texts`, `embedded`, `cached` (texts served from the
+    cache) and `repeated` (texts equal to an earlier one in this call)."""
+    keys = [text_key(t) for t in texts]
+    found = cache.lookup(keys) if cache is not None else {}
+    todo: dict[str, str] = {}
+    for k, t in zip(keys, texts):
+        if k not in found and k not in todo:
+            todo[k] = t
+    new = embedder.encode(list(todo.values()), progress=progress)
+    if cache is not None:
+        cache.add(list(todo), new)
+    table = {**found, **dict(zip(todo, new))}
+    dims = new.shape[1] if len(todo) else (len(next(iter(found.values()))) if found else 0)
+    vectors = np.stack([table[k] for k in keys]) if keys else np.zeros((0, dims), np.float32)
+    cached = sum(k in found for k in keys)
+    stats = {"texts": len(texts), "embedded": len(todo), "cached": cached,
+             "repeated": len(texts) - len(todo) - cached}
+    return np.ascontiguousarray(vectors, dtype=np.float32), stats
