@@ -34,6 +34,9 @@ def test_demo_config_is_valid(config):
         (lambda c: c["corpora"]["demo"].update(source="no/such/dir"), "config key 'corpora.demo.source': 'no/such/dir' matches no file"),
         (lambda c: c["chunk"].update(overlap=64), "config key 'chunk.overlap': 64 must be smaller than chunk.size (64)"),
         (lambda c: c["corpora"].update({"../x": c["corpora"]["demo"]}), "config key 'corpora': '../x' does not match"),
+        (lambda c: c["clean"].update(near_dup_threshold=1.5), "config key 'clean.near_dup_threshold': 1.5 is greater than the maximum of 1"),
+        (lambda c: c["clean"].update(max_symbol_ratio="high"), "config key 'clean.max_symbol_ratio': 'high' is not of type 'number'"),
+        (lambda c: c["corpora"]["demo"].update(jsonl_fields={"body": "text"}), "config key 'corpora.demo.jsonl_fields.body': unknown key"),
     ],
 )
 def test_a_mistake_is_one_line_naming_the_key(config, edit, message):
@@ -60,22 +63,6 @@ def test_qa_may_be_left_out_only_for_a_squad_json_source(config, tmp_path):
     del folder["corpora"]["demo"]["qa"]
     with pytest.raises(ConfigError, match="config key 'corpora.demo.qa': required unless source is one SQuAD-style .json file"):
         check(folder, SCHEMA)
-
-
-@pytest.mark.parametrize(
-    "edit, message",
-    [
-        (lambda c: c["clean"].update(near_dup_threshold=1.5), "config key 'clean.near_dup_threshold': 1.5 is greater than the maximum of 1"),
-        (lambda c: c["clean"].update(max_symbol_ratio="high"), "config key 'clean.max_symbol_ratio': 'high' is not of type 'number'"),
-        (lambda c: c["corpora"]["demo"].update(jsonl_fields={"body": "text"}), "config key 'corpora.demo.jsonl_fields.body': unknown key"),
-    ],
-)
-def test_ingest_settings_are_checked(config, edit, message):
-    bad = copy.deepcopy(config)
-    edit(bad)
-    with pytest.raises(ConfigError) as err:
-        check(bad, SCHEMA)
-    assert str(err.value).startswith(message)
 
 
 def test_clean_defaults_in_schema_match_the_library():
