@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   creates .venv, installs ragft and its pinned dependencies, runs the demo workflow
-#   make test   creates .venv with the dev extras, runs the whole test suite
+#   make test   creates .venv with the dev (and embedding-backend) extras, runs the whole test suite
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -19,8 +19,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PIP) -e .
 	touch $@
 
+# the tests cover every embedding backend, so they install the onnx and openvino extras too
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) -e '.[dev]'
+	$(PIP) -e '.[dev,onnx,openvino]'
 	touch $@
 
 venv: $(VENV)/.installed

@@ -35,20 +35,48 @@ def make_syllable(rng: random.Random) -> str:
     return rng.choice(INVENTORY) if rng.random() < 0.9 else random_syllable(rng)
 
 
+# Relations and values use a broad everyday English vocabulary (plus invented words), so the model
+# learns to match whatever words a question uses rather than a short list, and its tokenizer learns
+# common English sub-words instead of spelling an unseen domain's words letter by letter.
 ADJECTIVES = (
     "home main chief first oldest usual favourite northern annual secret official lucky spare "
     "winter summer night inner outer lower upper public private royal eastern western central "
-    "minimum maximum average founding closing opening"
+    "minimum maximum average founding closing opening best early late wet dry cold warm hot soft "
+    "hard heavy light dark pale bright deep shallow narrow wide long short high low small large "
+    "young old new rare common quiet loud fresh stale rough smooth thin thick sweet bitter sour "
+    "salty raw ripe green red blue yellow brown white black grey golden silver stony sandy silty "
+    "rocky muddy dusty rainy windy sunny cloudy typical normal safe daily weekly monthly yearly "
+    "total local regional national standard recommended expected preferred required allowed "
+    "suggested planned measured reported estimated"
 ).split()
 
 NOUNS = (
     "port colour river city engineer speed material patron mascot motto export guild harbour "
     "language instrument mineral symbol street bridge tower lantern festival island valley "
     "archive ledger signal anchor library engine captain rival partner warden founder number "
-    "weight height distance price rank fuel route kitchen garden"
+    "weight height distance price rank fuel route kitchen garden type range season window rate "
+    "period method level depth size length width area volume temperature pressure cost budget "
+    "income output supply demand source target limit threshold date year month day time hour age "
+    "count score grade class group family species kind form shape pattern texture smell taste "
+    "sound voice song dance game sport team club school teacher student doctor nurse officer "
+    "manager owner leader member neighbour friend guest visitor customer buyer seller market shop "
+    "store farm field forest hill mountain lake sea coast beach desert plain road path gate door "
+    "wall roof floor room house hall office factory mill mine well pond stream spring cellar barn "
+    "stable yard fence tool machine vehicle boat ship train cart wagon wheel rope chain box bag "
+    "basket bottle jar cup plate bowl knife spoon fork cloth coat hat shoe boot paper book letter "
+    "map card coin stone sand clay soil rock metal iron steel copper gold wood glass oil water salt "
+    "sugar flour bread cheese milk meat fish fruit grain seed leaf root stem flower tree grass crop "
+    "harvest yield disease pest insect bird horse cow sheep goat pig dog cat mouse treatment dose "
+    "remedy cure test sample record report rule law tax fee fine reward prize medal award title "
+    "name nickname emblem flag crest banner"
 ).split()
 
-UNITS = "metres kilometres kilograms litres hours minutes coins steps pages knots degrees".split()
+UNITS = (
+    "metres kilometres centimetres millimetres grams kilograms tonnes litres millilitres hours "
+    "minutes seconds days weeks months years coins steps pages knots degrees hectares acres sacks "
+    "bags bushels crates boxes bottles cups spoons drops doses plants seeds leaves insects eggs "
+    "larvae stems heads rows beds trees"
+).split()
 MONTHS = (
     "January February March April May June July August September October November December"
 ).split()
@@ -70,8 +98,8 @@ def make_word(rng: random.Random) -> str:
 
 def make_value(rng: random.Random) -> str:
     """A short answer value of one of several shapes (number with unit, name, span, year, phrase)."""
-    shape = rng.randrange(8)
-    if shape == 0:
+    shape = rng.randrange(11)
+    if shape in (0, 10):  # numbers with units twice as often: they are common and hard to copy
         unit = rng.choice(UNITS)
         return f"{rng.randint(2, 990)} {unit}" + (f" per {rng.choice(NOUNS)}" if rng.random() < 0.3 else "")
     if shape == 6:
@@ -89,15 +117,19 @@ def make_value(rng: random.Random) -> str:
     if shape == 4:
         lo = rng.randint(1, 80) / 10
         return f"{lo:.1f} to {lo + rng.randint(2, 30) / 10:.1f}"
+    if shape == 8:  # an everyday noun phrase: "pale stony field"
+        return " ".join([rng.choice(ADJECTIVES) for _ in range(rng.randint(0, 2))] + [rng.choice(NOUNS)])
+    if shape == 9:  # a name and what it is: "Zanquo rope"
+        return f"{make_name(rng, 1)} {rng.choice(NOUNS)}"
     return f"the {make_name(rng, 1)} {rng.choice(NOUNS)}"
 
 
 def make_relation(rng: random.Random) -> str:
-    """A relation phrase such as 'northern harbour' (lower case); some use invented words, so
-    the model learns to match any relation rather than a fixed list."""
-    words = [rng.choice(ADJECTIVES) if rng.random() < 0.9 else make_word(rng),
-             rng.choice(NOUNS) if rng.random() < 0.9 else make_word(rng)]
-    return " ".join(words[rng.randrange(2):]) if rng.random() < 0.3 else " ".join(words)
+    """A relation phrase of one to three lower-case words such as 'main soil depth'; one word in
+    ten is invented, so the model learns to match any relation rather than a fixed list."""
+    n = rng.choice((1, 2, 2, 2, 3))
+    words = [rng.choice(ADJECTIVES) if rng.random() < 0.9 else make_word(rng) for _ in range(n - 1)]
+    return " ".join(words + [rng.choice(NOUNS) if rng.random() < 0.9 else make_word(rng)])
 
 
 def fact_sentences(entity: str, relation: str, value: str) -> list[str]:
