@@ -1,9 +1,9 @@
 """A generated reading-comprehension corpus for pretraining `builtin:tiny`.
 
 It teaches a small model to *read*: find the sentence about the asked entity and relation in a
-context and copy the value. Entities, relations and values are invented from a syllable set and
-word lists disjoint from the demo domain's, so the model learns the skill and none of the facts
-(the knowledge-injection setting of Ovadia et al.). Every choice derives from one seed.
+context and copy the value. Entities are invented from a syllable set disjoint from the demo
+domain's, and relations and values are everyday English or invented words, so the model learns
+the skill and none of any domain's facts (the knowledge-injection setting of Ovadia et al.). Every choice derives from one seed.
 """
 
 from __future__ import annotations
