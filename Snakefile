@@ -9,6 +9,9 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/ingest.smk"
 include: "rules/qa.smk"
@@ -20,8 +23,18 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# On a cluster (profiles/slurm) these light jobs run on the submitting host, not as SLURM jobs.
+localrules:
+    all,
+    split_qa,
+    report,
+    report_retrieval,
+    report_corpora,
+
+
 rule all:
     input:
-        expand("results/{corpus}/report/comparison.md", corpus=CORPORA),
+        expand(rules.report.output, corpus=CORPORA),  # every table and plot, so a new one (judge.png) is made
         expand("results/{corpus}/retrieval/metrics.json", corpus=CORPORA),
         expand(rules.report_retrieval.output, corpus=CORPORA),
+        rules.report_corpora.output if len(CORPORA) > 1 else [],

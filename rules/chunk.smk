@@ -4,8 +4,7 @@ rule chunk:
     output:
         chunks="results/{corpus}/chunks.jsonl",
     params:
-        embedder=config["embed"]["model"],
-        tokenizer=config["chunk"]["tokenizer"],
+        tokenizer=config["chunk"]["tokenizer"] or config["embed"]["model"],  # the model whose tokens are counted
         strategy=config["chunk"]["strategy"],
         size=config["chunk"]["size"],
         overlap=config["chunk"]["overlap"],

@@ -3,7 +3,7 @@ import sys
 
 from snakemake.utils import validate
 
-from ragft.config import ConfigError, check, recipe_defaults
+from ragft.config import ConfigError, check, recipe_defaults, unwritable
 from ragft.ingest import discover
 
 
@@ -19,6 +19,9 @@ CORPORA = list(config["corpora"])
 SYSTEMS = list(config["systems"])
 # `rerank` (the first stage's top n reordered by a cross-encoder) only where a reranker is configured
 RETRIEVERS = ["dense", "bm25", "hybrid"] + (["rerank"] if config["retrieval"]["reranker"].get("model") else [])
+# An output folder that cannot be written stops the run here too, before any job half-writes.
+if message := unwritable(["results", *(f"results/{c}" for c in CORPORA), "logs", "benchmarks/rules"]):
+    sys.exit(f"ragft: {message}")
 
 
 wildcard_constraints:
@@ -26,6 +29,8 @@ wildcard_constraints:
     system="|".join(SYSTEMS),
     recipe="[A-Za-z0-9_-]+",
     retriever="|".join(RETRIEVERS),
+    shard=r"\d+",
+    shards=r"\d+",
 
 
 def corpus_files(wildcards):
@@ -37,6 +42,12 @@ def corpus_qa(wildcards):
     """A corpus's gold questions: its `qa` file, else its source when that is one SQuAD-style .json."""
     corpus = config["corpora"][wildcards.corpus]
     return corpus.get("qa") or corpus["source"]
+
+
+def embed_shards(wildcards):
+    """The embedding shard files of a corpus: `embed.shards` of them, merged in order by index_dense."""
+    n = config["embed"]["shards"]
+    return [f"results/{wildcards.corpus}/embed/{i}-of-{n}.npz" for i in range(1, n + 1)]
 
 
 def base_model():
@@ -111,6 +122,26 @@ def adapters_used():
     return sorted({s.get("adapter", "none") for s in config["systems"].values()} - {"none"})
 
 
-def generation(keys=("dtype", "trust_remote_code", "max_new_tokens", "batch_size", "templates")):
+def generation(keys=("dtype", "trust_remote_code", "max_new_tokens", "batch_size", "templates", "stop",
+                     "chat_template", "max_prompt_tokens", "do_sample", "temperature", "top_p")):
     """The model settings that evaluation depends on (not how builtin:tiny is built)."""
     return {k: config["model"].get(k) for k in keys}
+
+
+# The report: metrics shown (the LLM judge's verdicts too when a judge model is configured), and
+# the references every system gets a paired p-value against.
+JUDGE = config["report"]["judge"].get("model") is not None
+REPORT_METRICS = list(config["report"]["metrics"]) + (["judge"] if JUDGE else [])
+
+
+def judge_model():
+    """Input of the judge LLM: the built tiny model or a local directory (never a hosted API)."""
+    spec = config["report"]["judge"].get("model")
+    if spec is None:
+        return []
+    return "resources/models/tiny" if spec == "builtin:tiny" else spec
+
+
+def judge_inputs(wildcards):
+    """Each system's judge verdicts, when a judge is configured."""
+    return expand("results/{corpus}/eval/{system}/judge.jsonl", corpus=wildcards.corpus, system=SYSTEMS) if JUDGE else []

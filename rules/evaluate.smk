@@ -12,7 +12,7 @@ rule evaluate:
         system=system,
         base=base_model_path,
         reranker=lambda wc: reranker_settings(system(wc)["retriever"]),
-        k=config["retrieval"]["k"],
+        k=lambda wc: config["retrieval"]["k"] if system(wc)["retriever"] != "none" else None,  # closed-book systems: not theirs
         generation=generation(),
         seed=config["seed"],
         bootstrap=config["report"]["bootstrap"],
@@ -27,3 +27,25 @@ rule evaluate:
         mem_mb=8000,
     script:
         "../scripts/evaluate.py"
+
+
+rule judge:
+    input:
+        predictions=rules.evaluate.output.predictions,
+        model=judge_model(),
+    output:
+        judge="results/{corpus}/eval/{system}/judge.jsonl",
+    params:
+        judge=config["report"]["judge"],
+        trust_remote_code=config["model"]["trust_remote_code"],
+    conda:
+        "../envs/ragft.yaml"
+    log:
+        "logs/{corpus}/judge/{system}.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/judge/{system}.tsv"
+    threads: 1
+    resources:
+        mem_mb=8000,
+    script:
+        "../scripts/judge.py"

@@ -1,13 +1,33 @@
-rule index_dense:
+rule embed:
     input:
         chunks=rules.chunk.output.chunks,
     output:
-        index=directory("results/{corpus}/index/dense"),
+        vectors="results/{corpus}/embed/{shard}-of-{shards}.npz",
     params:
         embedder=config["embed"]["model"],
         backend=config["embed"]["backend"],
         quantize=config["embed"]["quantize"],
         batch_size=config["embed"]["batch_size"],
+    conda:
+        "../envs/ragft.yaml"
+    log:
+        "logs/{corpus}/embed/{shard}-of-{shards}.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/embed/{shard}-of-{shards}.tsv"
+    threads: 2
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/embed.py"
+
+
+rule index_dense:
+    input:
+        chunks=rules.chunk.output.chunks,
+        vectors=embed_shards,
+    output:
+        index=directory("results/{corpus}/index/dense"),
+    params:
         factory=config["index"]["factory"],
         search_params=config["index"]["search_params"],
         target_recall=config["index"]["target_recall"],

@@ -7,7 +7,7 @@ from ragft.models import resolve
 
 log = setup(snakemake.log[0])
 p = snakemake.params
-tokenizer = AutoTokenizer.from_pretrained(resolve(p.tokenizer or p.embedder))
+tokenizer = AutoTokenizer.from_pretrained(resolve(p.tokenizer))
 chunks = chunk_docs(iter_jsonl(snakemake.input.docs), tokenizer, p.size, p.overlap, p.strategy)
 write_jsonl(snakemake.output.chunks, chunks, sort_key=None)  # doc order, then position
 log.info("%d chunks, %d tokens", len(chunks), sum(c["n_tokens"] for c in chunks))

@@ -1,4 +1,4 @@
-from ragft.evaluate import answer_questions, pick_shots, retrieval_hits, retrieve_contexts
+from ragft.evaluate import answer_questions, finetune_cost, pick_shots, retrieval_hits, retrieve_contexts
 from ragft.index import open_searcher
 from ragft.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
@@ -22,10 +22,8 @@ hits = retrieve_contexts(searcher, questions, p.k)
 shots = pick_shots(read_jsonl(inp.train), p.system["shots"], p.seed)
 tokenizer = load_tokenizer(p.base, gen["trust_remote_code"])
 model = load_causal_lm(p.base, inp.get("adapter"), gen["dtype"], gen["trust_remote_code"])
-predictions = answer_questions(
-    model, tokenizer, questions, hits, chunk_text, shots=shots, templates=gen["templates"],
-    max_new_tokens=gen["max_new_tokens"], batch_size=gen["batch_size"],
-)
+predictions = answer_questions(model, tokenizer, questions, hits, chunk_text, shots=shots, generation=gen,
+                               chunk_doc=chunk_doc, seed=p.seed)
 write_jsonl(snakemake.output.predictions, predictions)
 
 # 3) score
@@ -33,7 +31,9 @@ result = {"system": snakemake.wildcards.system, **p.system, **aggregate_answers(
 if searcher is not None:
     result["retrieval"] = retrieval_hits(predictions, questions, chunk_doc, chunk_text, p.k)
 if "train_summary" in inp.keys():
-    summary = read_json(inp.train_summary)
-    result["cost"] = {"train_tokens": summary["train_tokens"], "train_seconds": summary["train_seconds"]}
+    result["cost"] = finetune_cost(read_json(inp.train_summary))
 write_json(snakemake.output.metrics, result)
+if result.get("truncated", {}).get("prompts"):
+    log.warning("%d prompts were longer than the model's window and were truncated (%d tokens cut)",
+                result["truncated"]["prompts"], result["truncated"]["tokens"])
 log.info("%s", result)

@@ -16,3 +16,55 @@ def tiny_model_dir(tmp_path_factory):
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
     return str(out)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """A work directory in which the whole workflow has run once on tests/workflow/tiny.yaml, offline:
+    HF_HUB_OFFLINE=1 and every network attempt blocked and recorded (tests/netguard). Shared by the
+    workflow, rerun, fault, reproducibility and SLURM tests; tests that change it work on a copy
+    (`workdirs.copy_run`). The record of network attempts is `network.log` beside it."""
+    from workdirs import make_workdir, offline_env, snakemake
+
+    workdir = make_workdir(tmp_path_factory.mktemp("tiny_run") / "work")
+    proc = snakemake(workdir, env=offline_env(workdir.parent / "network.log"))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def second_run(tmp_path_factory):
+    """A second clean run of tests/workflow/tiny.yaml in a fresh work directory, killed once with
+    SIGKILL (the whole process group: Snakemake and its jobs) at a seeded random moment while it
+    embeds, within a second of its first cache pack, then run to the end. Returns the work directory and what was
+    seen at the kill: the embed log, whether the shard file existed, the jobs a dry run then planned.
+    It makes the comparison table and what it needs (not the retrieval-only report)."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from workdirs import ROOT, command, make_workdir, planned_jobs, snakemake
+
+    table = "results/demo/report/comparison.md"
+    work = make_workdir(tmp_path_factory.mktemp("second_run") / "work")
+    delay = random.Random(11).uniform(0.0, 1.0)
+    embed_log, shard = work / "logs/demo/embed/1-of-1.log", work / "results/demo/embed/1-of-1.npz"
+    with open(work.parent / "killed.out", "w") as out:
+        proc = subprocess.Popen(command(work, table), stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+                                start_new_session=True)
+        deadline = time.time() + 1800
+        while not (embed_log.is_file() and "embedded " in embed_log.read_text()):
+            assert proc.poll() is None, (work.parent / "killed.out").read_text()[-3000:]
+            assert time.time() < deadline
+            time.sleep(0.05)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    seen = {"delay": delay, "embed_log": embed_log.read_text(), "shard_existed": shard.exists()}
+    seen["planned"] = planned_jobs(work, table)
+    assert snakemake(work, "--unlock").returncode == 0
+    proc = snakemake(work, table)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    seen["embed_log_after"] = embed_log.read_text()
+    return work, seen

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import os
 from pathlib import Path
 
 import jsonschema
@@ -57,13 +58,61 @@ def semantic_errors(config: dict) -> list[str]:
     model = reranker.get("model")
     if model and str(model).startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
         out.append(f"config key 'retrieval.reranker.model': {model!r} is not a directory")
+    judge = ((config.get("report") or {}).get("judge") or {}).get("model")
+    if judge and judge != "builtin:tiny" and not Path(judge).expanduser().is_dir():
+        out.append(f"config key 'report.judge.model': {judge!r} is not a local model directory (the judge never calls a hosted API)")
     embed = config.get("embed", {})
     if embed.get("quantize") == "int8" and embed.get("backend", "torch") == "torch":
         out.append("config key 'embed.quantize': int8 needs embed.backend onnx or openvino")
+    for key, spec in model_specs(config):
+        error = model_spec_error(spec)
+        if error:
+            out.append(f"config key '{key}': {error}")
     chunk = config.get("chunk", {})
     if chunk.get("overlap", 0) >= chunk.get("size", 128):
         out.append(f"config key 'chunk.overlap': {chunk.get('overlap')} must be smaller than chunk.size ({chunk.get('size', 128)})")
     return out
+
+
+BUILTINS = ("builtin:minilm", "builtin:tiny")
+
+
+def model_specs(config: dict) -> list[tuple[str, str]]:
+    """The (key, spec) of every model the config names: base LM, embedder, tokenizer, generator."""
+    data = (config.get("finetune") or {}).get("data") or {}
+    specs = [("model.base", (config.get("model") or {}).get("base")),
+             ("embed.model", (config.get("embed") or {}).get("model")),
+             ("chunk.tokenizer", (config.get("chunk") or {}).get("tokenizer")),
+             ("finetune.data.synthetic.model", (data.get("synthetic") or {}).get("model"))]
+    return [(key, spec) for key, spec in specs if isinstance(spec, str) and spec]
+
+
+def model_spec_error(spec: str) -> str | None:
+    """Why a model spec cannot be used, or None: an unknown built-in, or a path that is no folder
+    (a spec that starts with '.', '/' or '~', or has more than one '/', is a path, not a hub id)."""
+    if spec.startswith("builtin:"):
+        return None if spec in BUILTINS else f"{spec!r} is not a built-in model ({', '.join(BUILTINS)})"
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return None
+    if spec.startswith((".", "/", "~")) or spec.count("/") > 1:
+        return f"{spec!r} is not a directory (expected a model folder, a hub id such as org/name, or builtin:...)"
+    return None
+
+
+def unwritable(folders) -> str | None:
+    """An error line for the first output folder that cannot be written (it, or the nearest parent
+    that exists, is not a writable directory), else None; nothing is written to find out."""
+    for folder in folders:
+        probe = Path(folder).absolute()
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        if not probe.is_dir():
+            return f"{folder}: cannot write outputs here, {probe} is not a directory"
+        if not os.access(probe, os.W_OK | os.X_OK):
+            return (f"{folder}: cannot write outputs here, {probe} is not writable; fix its permissions "
+                    f"or run in another working directory (snakemake --directory DIR)")
+    return None
 
 
 def recipe_defaults(schema_path: str | Path) -> dict:

@@ -13,8 +13,16 @@ optionally int8, behind a content-addressed cache, so that a grown corpus embeds
   `<digest>.vecs.npy` + `<digest>.keys.npy`, each written atomically, the keys last: a killed job
   leaves no entry, only an unreferenced vectors file. Packs never change, so jobs that embed
   different subsets (shards) can add to one cache at the same time.
+- `batch_plan(texts, batch_size)`: the distinct texts cut into encode batches, a function of the
+  set of texts alone. A vector depends in its last bits on the batch it is encoded in, so that
+  every run, every rerun after a kill and every shard encodes each text in the same batch, and N
+  shards give the vectors of one, bit for bit.
 - `embed_texts(embedder, texts, cache)`: vectors for any subset of chunks, and how many were
-  embedded and how many came from the cache.
+  embedded and how many came from the cache; `embed_shard(..., shard, shards)`: the vectors of
+  one shard (every `shards`-th batch of the plan). Both add to the cache as they go, a pack of
+  vectors every `PACK_TEXTS` texts, so a killed job loses little work.
+- `write_shard` / `gather_shards`: a shard's vectors as one `.npz` file, written atomically, and
+  the vectors of all chunks put together from the shards in chunk order.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ BACKENDS = ("torch", "onnx", "openvino")
 QUANTIZE = ("none", "int8")
 RECIPE = 1  # version of the export and quantisation recipe below; part of every cache key
 MAX_PACKS = 64  # more packs than this are merged into one
+PACK_TEXTS = 256  # new vectors per cache pack: the most a killed embedding job loses
 _ONNX_FILE = {"none": "onnx/model_O2.onnx", "int8": "onnx/model_O2_qint8.onnx"}
 _EXTRA = {"onnx": "onnx", "openvino": "openvino"}
 
@@ -206,14 +215,20 @@ class EmbeddingCache:
                 found.setdefault(pack_keys[row].decode(), np.array(vecs[row]))
         return found
 
-    def add(self, keys: Sequence[str], vectors: np.ndarray) -> None:
-        """Store vectors under their keys as one new pack (atomically); merge packs when many."""
+    def add(self, keys: Sequence[str], vectors: np.ndarray, compact: bool = True) -> None:
+        """Store vectors under their keys as one new pack (atomically); merge packs when many
+        (unless `compact` is off: a caller adding packs in a loop merges once, at its end)."""
         if not len(keys):
             return
         self.dir.mkdir(parents=True, exist_ok=True)
         if not (self.dir / "identity.json").is_file():
             write_json(self.dir / "identity.json", self.identity)
         _write_pack(self.dir, np.asarray(list(keys), dtype="S64"), np.ascontiguousarray(vectors, np.float32))
+        if compact:
+            self.compact_if_many()
+
+    def compact_if_many(self) -> None:
+        """Merge the packs when there are more than `MAX_PACKS`."""
         if len(self.packs()) > MAX_PACKS:
             self.compact()
 
@@ -256,24 +271,111 @@ def _write_pack(folder: Path, keys: np.ndarray, vecs: np.ndarray) -> Path:
     return keys_file
 
 
+def batch_plan(texts: Sequence[str], batch_size: int) -> list[list[str]]:
+    """The distinct texts, longest first (ties by text), cut into batches of `batch_size`."""
+    distinct = sorted(set(texts), key=lambda t: (-len(t), t))
+    return [distinct[i : i + batch_size] for i in range(0, len(distinct), batch_size)]
+
+
+def _embed_batches(embedder, batches: list[list[str]], cache: EmbeddingCache | None,
+                   log=None) -> tuple[dict[str, np.ndarray], int, int]:
+    """The vector of every text in `batches` by text key: from the cache, else encoded batch by
+    batch (a batch's cached texts left out) and added to the cache as packs along the way.
+    Also returns how many distinct texts were encoded and how many came from the cache."""
+    keys = [[text_key(t) for t in batch] for batch in batches]
+    table = cache.lookup([k for ks in keys for k in ks]) if cache is not None else {}
+    cached = len(table)
+    todo_total = sum(map(len, batches)) - cached
+    done, pending = 0, []
+    for batch, ks in zip(batches, keys):
+        todo = [(k, t) for k, t in zip(ks, batch) if k not in table]
+        if not todo:
+            continue
+        for (k, _), v in zip(todo, embedder.encode([t for _, t in todo])):
+            table[k] = v
+        pending += [k for k, _ in todo]
+        done += len(todo)
+        if len(pending) >= PACK_TEXTS or done == todo_total:
+            if cache is not None:
+                cache.add(pending, np.stack([table[k] for k in pending]), compact=False)
+            pending = []
+            if log:
+                log(f"embedded {done} of {todo_total} texts ({cached} from the cache)")
+    if cache is not None and done:
+        cache.compact_if_many()
+    return table, done, cached
+
+
+def _stack(table: dict[str, np.ndarray], keys: list[str]) -> np.ndarray:
+    if not keys:
+        return np.zeros((0, len(next(iter(table.values()))) if table else 0), np.float32)
+    return np.ascontiguousarray(np.stack([table[k] for k in keys]), dtype=np.float32)
+
+
 def embed_texts(embedder: Embedder, texts: Sequence[str], cache: EmbeddingCache | None = None,
-                progress: bool = False) -> tuple[np.ndarray, dict]:
+                progress: bool = False, log=None) -> tuple[np.ndarray, dict]:
     """One normalised float32 row per text: cached rows read back, each other distinct text embedded
-    once and cached. Also returns counts: `texts`, `embedded`, `cached` (texts served from the
-    cache) and `repeated` (texts equal to an earlier one in this call)."""
+    once, in the batches of `batch_plan`, and cached. Also returns counts of distinct texts
+    `embedded` and `cached` (from the cache), and of `repeated` texts (equal to an earlier one), so
+    that `texts = embedded + cached + repeated`. Progress goes to `log` (`print` with `progress`)."""
+    plan = batch_plan(texts, getattr(embedder, "batch_size", 64))
+    table, embedded, cached = _embed_batches(embedder, plan, cache, log or (print if progress else None))
     keys = [text_key(t) for t in texts]
-    found = cache.lookup(keys) if cache is not None else {}
-    todo: dict[str, str] = {}
-    for k, t in zip(keys, texts):
-        if k not in found and k not in todo:
-            todo[k] = t
-    new = embedder.encode(list(todo.values()), progress=progress)
-    if cache is not None:
-        cache.add(list(todo), new)
-    table = {**found, **dict(zip(todo, new))}
-    dims = new.shape[1] if len(todo) else (len(next(iter(found.values()))) if found else 0)
-    vectors = np.stack([table[k] for k in keys]) if keys else np.zeros((0, dims), np.float32)
-    cached = sum(k in found for k in keys)
-    stats = {"texts": len(texts), "embedded": len(todo), "cached": cached,
-             "repeated": len(texts) - len(todo) - cached}
-    return np.ascontiguousarray(vectors, dtype=np.float32), stats
+    stats = {"texts": len(texts), "embedded": embedded, "cached": cached, "repeated": len(texts) - len(set(keys))}
+    return _stack(table, keys), stats
+
+
+def embed_shard(embedder: Embedder, texts: Sequence[str], shard: int, shards: int,
+                cache: EmbeddingCache | None = None, log=None) -> tuple[list[str], np.ndarray, dict]:
+    """Shard `shard` (0-based) of `shards`: every `shards`-th batch of `batch_plan(texts)`, so
+    shards are about equal in texts and in length. Returns its text keys, their vectors, and
+    counts of its distinct `texts`, those `embedded` and those `cached`."""
+    if not 0 <= shard < shards:
+        raise ValueError(f"shard {shard} is not one of 0..{shards - 1}")
+    batches = batch_plan(texts, getattr(embedder, "batch_size", 64))[shard::shards]
+    table, embedded, cached = _embed_batches(embedder, batches, cache, log)
+    keys = [text_key(t) for batch in batches for t in batch]
+    return keys, _stack(table, keys), {"texts": len(keys), "embedded": embedded, "cached": cached}
+
+
+def write_shard(path: str | os.PathLike, keys: Sequence[str], vectors: np.ndarray, meta: dict) -> None:
+    """A shard's text keys, vectors and meta (embedder, counts) as one .npz file, written atomically
+    and byte for byte the same for the same content (no time stamps, unlike `np.savez`)."""
+    import io
+    import zipfile
+
+    arrays = {"keys": np.asarray(list(keys), dtype="S64"), "vectors": np.ascontiguousarray(vectors, np.float32),
+              "meta": np.array(json.dumps(meta, sort_keys=True))}
+    with atomic_writer(path) as fh, zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED) as z:
+        for name, array in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, array, allow_pickle=False)
+            z.writestr(zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0)), buf.getvalue())
+
+
+def read_shard(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict]:
+    """The text keys, vectors and meta of a shard file."""
+    with np.load(path, allow_pickle=False) as z:
+        return [k.decode() for k in z["keys"]], z["vectors"], json.loads(str(z["meta"]))
+
+
+def gather_shards(paths: Sequence[str | os.PathLike], texts: Sequence[str]) -> tuple[np.ndarray, dict]:
+    """The vector of every text, one row each in order, from the shard files; and their meta: the
+    embedder they share and summed counts. A shard of another embedder, or a text no shard has,
+    stops it with an error naming the files."""
+    table, meta = {}, {"texts": len(texts), "embedded": 0, "cached": 0}
+    for path in paths:
+        keys, vecs, shard = read_shard(path)
+        embedder = {k: shard[k] for k in ("model", "backend", "quantize")}
+        if meta.setdefault("embedder", embedder) != embedder:
+            raise ValueError(f"{path}: embedded by {embedder}, the other shards by {meta['embedder']}; rerun embed")
+        table.update(zip(keys, vecs))
+        meta["embedded"] += shard["embedded"]
+        meta["cached"] += shard["cached"]
+    keys = [text_key(t) for t in texts]
+    missing = [t for k, t in zip(keys, texts) if k not in table]
+    if missing:
+        raise ValueError(f"{', '.join(map(str, paths))}: no vector for {len(missing)} chunk texts "
+                         f"(first: {missing[0][:60]!r}); rerun embed")
+    meta["repeated"] = len(texts) - len(set(keys))
+    return _stack(table, keys), meta

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from functools import lru_cache
@@ -21,6 +22,11 @@ def retrieve_contexts(searcher, questions: list[dict], k: int) -> list[list[tupl
     return searcher.search([q["question"] for q in questions], k)
 
 
+GENERATION = {"max_new_tokens": 24, "batch_size": 16, "templates": None, "stop": [prompts.STOP],
+              "chat_template": False, "max_prompt_tokens": None, "do_sample": False, "temperature": 1.0,
+              "top_p": 1.0}
+
+
 def system_prompts(questions: list[dict], hits: list[list[tuple[str, float]]], chunk_text: dict[str, str],
                    shots: list[dict], templates: dict | None) -> list[str]:
     """One prompt per question from the shared template family."""
@@ -30,16 +36,122 @@ def system_prompts(questions: list[dict], hits: list[list[tuple[str, float]]], c
     ]
 
 
+def prompt_limit(model, tokenizer, max_new_tokens: int, max_prompt_tokens: int | None = None) -> int:
+    """Tokens a prompt may take: `max_prompt_tokens` when set, else the model's context window
+    (its position embeddings, or the tokenizer's limit when smaller) less the answer's tokens."""
+    if max_prompt_tokens:
+        return max_prompt_tokens
+    windows = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
+    window = min((w for w in windows if isinstance(w, int) and 0 < w < 10**7), default=None)
+    if window is None:
+        raise ValueError("the model states no context window; set model.max_prompt_tokens")
+    if window <= max_new_tokens:
+        raise ValueError(f"model.max_new_tokens ({max_new_tokens}) leaves no room in the model's {window}-token window")
+    return window - max_new_tokens
+
+
+def fit_prompt(tokenizer, question: str, contexts: list[str] | None, shots: list[dict] | None,
+               templates: dict | None, limit: int, render=None) -> tuple[str, int]:
+    """The prompt of one question within `limit` tokens, and the tokens cut to fit: the retrieved
+    context loses its end first (the lowest-ranked chunk's), then few-shot examples go from the
+    first, and a prompt still too long keeps its last `limit` tokens. `render` wraps the prompt
+    (the chat template) before it is counted."""
+    render = render or (lambda p: p)
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def make(ctx, sh) -> str:
+        return render(prompts.build_prompt(question, ctx, sh, templates))
+
+    text = make(contexts, shots)
+    full = n = count(text)
+    if n <= limit:
+        return text, 0
+    if contexts:
+        ids = tokenizer("\n\n".join(contexts), add_special_tokens=False)["input_ids"]
+        keep = len(ids)
+        while n > limit and keep > 0:
+            keep = max(0, keep - (n - limit))
+            contexts = [tokenizer.decode(ids[:keep])]  # one block: build_prompt joins chunks the same way
+            text = make(contexts, shots)
+            n = count(text)
+    shots = list(shots or [])
+    while n > limit and shots:
+        shots.pop(0)
+        text = make(contexts, shots or None)
+        n = count(text)
+    if n > limit:
+        text = tokenizer.decode(tokenizer(text, add_special_tokens=False)["input_ids"][-limit:])
+        n = count(text)
+    return text, full - n
+
+
+def question_hits(question: dict, chunk_ids: list[str], chunk_doc: dict[str, str],
+                  chunk_text: dict[str, str]) -> tuple[bool | None, bool | None]:
+    """Whether the retrieved chunks hold a gold doc (None without gold docs) and a gold answer
+    string; (None, None) when nothing was retrieved."""
+    if not chunk_ids:
+        return None, None
+    doc_hit = bool(metrics.recall_at_k([chunk_doc[c] for c in chunk_ids], question["doc_ids"], len(chunk_ids))) \
+        if question.get("doc_ids") else None
+    answer_hit = bool(metrics.answer_recall_at_k([chunk_text[c] for c in chunk_ids], question["answers"], len(chunk_ids)))
+    return doc_hit, answer_hit
+
+
+def generation_settings(generation: dict | None = None, **overrides) -> dict:
+    """The generation settings: GENERATION, then the configured ones that are set, then `overrides`."""
+    return {**GENERATION, **{k: v for k, v in (generation or {}).items() if v is not None}, **overrides}
+
+
+def fitted_prompts(model, tokenizer, questions: list[dict], hits, chunk_text: dict[str, str], shots, g: dict
+                   ) -> tuple[list[tuple[str, int]], int, bool]:
+    """Each question's prompt fitted to the window with the tokens cut, the window's limit, and
+    whether the prompts are wrapped in the model's chat template (configured and present)."""
+    from ragft.finetune import chat_prompt
+
+    chat = bool(g["chat_template"] and getattr(tokenizer, "chat_template", None))
+    render = (lambda p: chat_prompt(tokenizer, p)) if chat else None
+    limit = prompt_limit(model, tokenizer, g["max_new_tokens"], g["max_prompt_tokens"])
+    fitted = [
+        fit_prompt(tokenizer, q["question"], [chunk_text[c] for c, _ in h] or None, list(shots) or None,
+                   g["templates"], limit, render)
+        for q, h in zip(questions, hits)
+    ]
+    return fitted, limit, chat
+
+
+def generate_kwargs(g: dict, seed: int = 0) -> dict:
+    """The keyword arguments of `generate.generate_answers` from the generation settings."""
+    return {"max_new_tokens": g["max_new_tokens"], "batch_size": g["batch_size"], "stop": g["stop"],
+            "do_sample": g["do_sample"], "temperature": g["temperature"], "top_p": g["top_p"], "seed": seed}
+
+
 def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: dict[str, str], *, shots=(),
-                     templates=None, max_new_tokens: int = 24, batch_size: int = 16) -> list[dict]:
-    """Prediction records (contract order) for every question, with gold-answer NLL and cost."""
-    texts = system_prompts(questions, hits, chunk_text, list(shots), templates)
-    start = time.time()
-    answers = generate.generate_answers(model, tokenizer, texts, max_new_tokens=max_new_tokens, batch_size=batch_size)
-    latency = (time.time() - start) / max(1, len(questions))
-    nll = generate.answer_nll(model, tokenizer, texts, [q["answers"][0] for q in questions], batch_size=batch_size)
-    return [
-        {
+                     generation: dict | None = None, chunk_doc: dict[str, str] | None = None, seed: int = 0,
+                     **settings) -> list[dict]:
+    """Prediction records for every question (the contract's keys, then `truncated_tokens` and the
+    per-question retrieval hits `doc_hit`/`answer_hit`), with gold-answer NLL and cost.
+
+    `generation` holds the model settings (see GENERATION; keyword arguments override them).
+    Prompts are fitted to the model's window (`fit_prompt`); latency is the batched generation
+    time per question, measured after a one-prompt warm-up."""
+    g = generation_settings(generation, **settings)
+    fitted, limit, chat = fitted_prompts(model, tokenizer, questions, hits, chunk_text, shots, g)
+    texts = [t for t, _ in fitted]
+    gen = generate_kwargs(g, seed)
+    if texts:  # the first call pays one-off set-up costs that are not per question
+        generate.generate_answers(model, tokenizer, texts[:1], **{**gen, "max_new_tokens": 1})
+    start = time.perf_counter()
+    answers = generate.generate_answers(model, tokenizer, texts, **gen)
+    latency = (time.perf_counter() - start) / max(1, len(questions))
+    nll = generate.answer_nll(model, tokenizer, texts, [q["answers"][0] for q in questions], batch_size=g["batch_size"],
+                              max_length=limit + g["max_new_tokens"],
+                              answer=(lambda a: a + (tokenizer.eos_token or "")) if chat else prompts.answer_text)
+    records = []
+    for q, a, h, (t, cut), n in zip(questions, answers, hits, fitted, nll):
+        doc_hit, answer_hit = question_hits(q, [c for c, _ in h], chunk_doc, chunk_text) if chunk_doc else (None, None)
+        records.append({
             "id": q["id"],
             "question": q["question"],
             "answers": q["answers"],
@@ -47,10 +159,12 @@ def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: 
             "contexts": [{"chunk_id": c, "score": round(s, 6)} for c, s in h],
             "prompt_tokens": len(tokenizer(t, add_special_tokens=False)["input_ids"]),
             "latency_s": round(latency, 6),
-            "gold_nll": round(n, 6),
-        }
-        for q, a, h, t, n in zip(questions, answers, hits, texts, nll)
-    ]
+            "gold_nll": None if math.isnan(n) else round(n, 6),
+            "truncated_tokens": cut,
+            "doc_hit": doc_hit,
+            "answer_hit": answer_hit,
+        })
+    return records
 
 
 def retrieval_hits(predictions: list[dict], questions: list[dict], chunk_doc: dict[str, str],
@@ -114,3 +228,16 @@ def run_retrievers(searchers: dict, questions: list[dict], chunk_doc: dict[str, 
             for q, hits in zip(questions, runs)
         ]
     return metrics_by, runs_by
+
+
+def finetune_cost(summary: dict) -> dict:
+    """The training cost of an adapter from its train_summary.json: tokens, seconds, device-hours
+    (one device for the run's duration), the device and its peak memory."""
+    seconds = summary.get("train_seconds")
+    return {
+        "train_tokens": summary.get("train_tokens"),
+        "train_seconds": seconds,
+        "device_hours": None if seconds is None else round(seconds / 3600, 6),
+        "train_device": summary.get("device"),
+        "peak_memory_mb": summary.get("peak_memory_mb"),
+    }

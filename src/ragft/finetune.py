@@ -13,14 +13,18 @@ fp32 on CPU); `lora` trains the same adapters on an unquantised base. Either may
 existing adapter (`init_adapter`). Training runs in transformers' Trainer with three changes that
 make it faster than a plain script: batches of similar length padded to their longest (or packed
 rows), and the output layer evaluated on the scored positions only. Checkpoints are marked
-complete only after the Trainer has written them; a rerun resumes from the newest complete one
-with the same batch order and random state, so it ends with the adapter an uninterrupted run gives.
+complete only after the Trainer has written them (the `COMPLETE` marker records every file's
+sha256, so a checkpoint damaged later stops the rerun with an error naming it instead of training
+on from garbage); a rerun resumes from the newest complete one with the same batch order and random
+state, so it ends with the adapter an uninterrupted run gives. The adapter folder appears only
+once it is fully written.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import re
 import resource
@@ -34,7 +38,7 @@ from pathlib import Path
 import torch
 
 from ragft import prompts
-from ragft.jsonl import write_jsonl
+from ragft.jsonl import atomic_directory, write_jsonl, write_text
 
 COMPLETE = "COMPLETE"  # written into a checkpoint folder after the Trainer has finished writing it
 
@@ -612,6 +616,8 @@ def load_for_training(base_path: str, recipe: dict, trust_remote_code: bool = Fa
     from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
+    from ragft.models import require_safetensors
+
     cuda = torch.cuda.is_available()
     compute = torch.bfloat16 if cuda else torch.float32
     kwargs = {"dtype": compute, "use_safetensors": True, "trust_remote_code": trust_remote_code}
@@ -626,6 +632,7 @@ def load_for_training(base_path: str, recipe: dict, trust_remote_code: bool = Fa
         raise ValueError(f"finetune recipe quantization {recipe['quantization']!r}: expected nf4 or none")
     if cuda:
         kwargs["attn_implementation"] = "sdpa"
+    require_safetensors(base_path)
     model = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
     checkpointing = recipe.get("gradient_checkpointing", False)
     if recipe["quantization"] == "nf4":
@@ -634,6 +641,7 @@ def load_for_training(base_path: str, recipe: dict, trust_remote_code: bool = Fa
     if recipe.get("init_adapter"):
         if not (Path(recipe["init_adapter"]) / "adapter_config.json").is_file():
             raise FileNotFoundError(f"{recipe['init_adapter']}: init_adapter is not an adapter directory (no adapter_config.json)")
+        require_safetensors(recipe["init_adapter"])
         return PeftModel.from_pretrained(model, recipe["init_adapter"], is_trainable=True)
     lora = LoraConfig(
         r=recipe["r"],
@@ -676,6 +684,40 @@ def reset_peak_memory() -> None:
         pass
 
 
+class CorruptCheckpoint(RuntimeError):
+    """A complete checkpoint whose files no longer match the sha256s its marker recorded."""
+
+
+def mark_complete(checkpoint: str | Path, step: int) -> None:
+    """Write the `COMPLETE` marker of a fully written checkpoint: its step and every file's sha256."""
+    from ragft.models import sha256_file
+
+    checkpoint = Path(checkpoint)
+    files = {f.relative_to(checkpoint).as_posix(): sha256_file(f)
+             for f in sorted(checkpoint.rglob("*")) if f.is_file() and f.name != COMPLETE}
+    write_text(checkpoint / COMPLETE, json.dumps({"step": step, "sha256": files}, indent=1) + "\n")
+
+
+def verify_checkpoint(checkpoint: str | Path) -> None:
+    """Raise CorruptCheckpoint, naming the checkpoint and the file, when a file its marker lists is
+    missing or changed (a marker of an older ragft, only a step number, cannot be checked)."""
+    from ragft.models import sha256_file
+
+    checkpoint = Path(checkpoint)
+    try:
+        recorded = json.loads((checkpoint / COMPLETE).read_text()).get("sha256")
+    except (ValueError, AttributeError):
+        recorded = None
+    if not isinstance(recorded, dict):
+        return
+    for name, digest in recorded.items():
+        f = checkpoint / name
+        problem = "is missing" if not f.is_file() else "does not match its recorded sha256" if sha256_file(f) != digest else ""
+        if problem:
+            raise CorruptCheckpoint(f"{checkpoint}: corrupt checkpoint, {name} {problem}; delete this folder to "
+                                    f"resume from an earlier checkpoint (or the whole checkpoints folder to start afresh)")
+
+
 def latest_checkpoint(checkpoint_dir: str | Path) -> str | None:
     """The newest complete checkpoint (marked COMPLETE after the Trainer wrote it) or None."""
     done = [p for p in Path(checkpoint_dir).glob("checkpoint-*") if (p / COMPLETE).is_file()]
@@ -712,7 +754,7 @@ def prepare_checkpoints(checkpoint_dir: str | Path, fingerprint: str, log=print)
             log(f"{partial}: incomplete checkpoint (interrupted while written); removed")
             shutil.rmtree(partial)
     checkpoint_dir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(fingerprint + "\n")
+    write_text(stamp, fingerprint + "\n")
 
 
 def train_log_rows(log_history: list[dict]) -> list[dict]:
@@ -762,6 +804,11 @@ def train(base_path: str, data: list[dict], recipe: dict, out_adapter: str | Pat
 
     prepare_checkpoints(checkpoint_dir, run_fingerprint(base_path, data, recipe, seed), log)
     resume = latest_checkpoint(checkpoint_dir)
+    if resume:
+        verify_checkpoint(resume)
+        if os.environ.get("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "").lower() in ("1", "y", "yes", "true"):
+            raise RuntimeError(f"{resume}: not resumed while TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD is set, which would "
+                               "unpickle its optimizer and random states with arbitrary code; unset it")
     if tensorboard_dir and not resume:
         shutil.rmtree(tensorboard_dir, ignore_errors=True)  # a fresh run gets a fresh curve
 
@@ -785,7 +832,7 @@ def train(base_path: str, data: list[dict], recipe: dict, out_adapter: str | Pat
         """Marks a checkpoint complete once the Trainer has written all of it."""
 
         def on_save(self, args, state, control, **kwargs):
-            (Path(args.output_dir) / f"checkpoint-{state.global_step}" / COMPLETE).write_text(f"{state.global_step}\n")
+            mark_complete(Path(args.output_dir) / f"checkpoint-{state.global_step}", state.global_step)
 
     class StopOnSignal(TrainerCallback):
         """SLURM warns with SIGTERM (or --signal=USR1) before preemption: save, then stop."""
@@ -864,7 +911,11 @@ def train(base_path: str, data: list[dict], recipe: dict, out_adapter: str | Pat
         step = trainer.state.global_step
         log(f"stopped by signal {signal.Signals(stop.received).name} at step {step}; checkpoint-{step} saved, a rerun resumes")
         raise Preempted(f"stopped by signal {signal.Signals(stop.received).name} at step {step}; rerun to resume")
-    model.save_pretrained(str(out_adapter), safe_serialization=True)
+    for config in getattr(model, "peft_config", {}).values():  # `all-linear` resolves to a set: save it sorted,
+        if isinstance(config.target_modules, set):             # not in an order that varies run to run
+            config.target_modules = sorted(config.target_modules)
+    with atomic_directory(out_adapter) as tmp:
+        model.save_pretrained(str(tmp), safe_serialization=True)
     rows = train_log_rows(trainer.state.log_history)
     write_jsonl(out_log, rows, sort_key=None)
     tokens = int(trainer.state.num_input_tokens_seen)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import torch
 
 from ragft import prompts
@@ -12,39 +15,138 @@ def _batches(items: list, size: int):
         yield items[i : i + size]
 
 
+def _stops(stop: str | Sequence[str] | None) -> list[str]:
+    return [stop] if isinstance(stop, str) else [s for s in stop or [] if s]
+
+
+def cut_at_stop(text: str, stop: str | Sequence[str] | None) -> str:
+    """The text before the first occurrence of any stop string, stripped."""
+    for s in _stops(stop):
+        text = text.split(s)[0]
+    return text.strip()
+
+
+def _ids(value) -> list[int]:
+    return [] if value is None else [value] if isinstance(value, int) else list(value)
+
+
+def stop_token_ids(tokenizer, stops: list[str]) -> list[int]:
+    """The ids of every token whose text holds a one-character stop string (the usual newline),
+    computed once per tokenizer: such a stop is then one tensor lookup per step."""
+    chars = tuple(s for s in stops if len(s) == 1)
+    cache = tokenizer.__dict__.setdefault("_ragft_stop_tokens", {})
+    if chars not in cache:
+        cache[chars] = [i for i in range(len(tokenizer)) if any(c in tokenizer.decode([i]) for c in chars)] if chars else []
+    return cache[chars]
+
+
+def left_pad(rows: list[list[int]], pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token id rows as one left-padded batch: (input ids, attention mask)."""
+    width = max(len(r) for r in rows)
+    ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows], device=device)
+    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows], device=device)
+    return ids, mask
+
+
+def _additive(allowed: torch.Tensor, dtype) -> torch.Tensor:
+    return torch.zeros(allowed.shape, dtype=dtype, device=allowed.device).masked_fill(~allowed, torch.finfo(dtype).min)
+
+
+def _pick(logits: torch.Tensor, do_sample: bool, temperature: float, top_p: float, generator) -> torch.Tensor:
+    """The next token of every row: the most likely, or a draw from the top-p mass at `temperature`."""
+    if not do_sample:
+        return logits.argmax(-1)
+    probs = torch.softmax(logits.float() / temperature, -1)
+    if top_p < 1.0:
+        sorted_p, order = probs.sort(-1, descending=True)
+        drop = sorted_p.cumsum(-1) - sorted_p > top_p  # keep the smallest head whose mass reaches top_p
+        probs = probs.scatter(-1, order, sorted_p.masked_fill(drop, 0.0))
+    return torch.multinomial(probs, 1, generator=generator)[:, 0]
+
+
+@torch.inference_mode()
+def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int, end_ids: list[int],
+           *, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
+           finished=None) -> list[list[int]]:
+    """The new tokens of each row of a left-padded batch, generated with the KV cache: a row ends
+    at a token of `end_ids` (kept) or when `finished(tokens)` says so, and leaves the batch (its
+    cache rows are dropped), so the rows still answering do not pay for the finished ones.
+
+    The attention mask goes to the model as a 4D tensor (causal and padding) that it takes as it
+    is; transformers' `generate` rebuilds a padded mask at every step, which on a CPU costs about
+    as much as a small model's forward pass."""
+    rows, width = input_ids.shape
+    device, dtype = input_ids.device, model.dtype if model.dtype.is_floating_point else torch.float32
+    keys = torch.cat([attention_mask.bool(), torch.ones(rows, max_new_tokens, dtype=torch.bool, device=device)], 1)
+    causal = torch.ones(width, width, dtype=torch.bool, device=device).tril()
+    prompt_positions = (attention_mask.long().cumsum(-1) - 1).clamp(min=0)
+    out = model(input_ids=input_ids, attention_mask=_additive(causal[None, None] & keys[:, None, None, :width], dtype),
+                position_ids=prompt_positions, use_cache=True, logits_to_keep=1)
+    keys = _additive(keys[:, None, None, :], dtype)  # each step's mask is a slice of this one
+    positions = prompt_positions[:, -1:]
+    cache, logits = out.past_key_values, out.logits[:, -1]
+    ends = torch.tensor(end_ids or [-1], device=device)
+    generator = torch.Generator(device=device).manual_seed(seed) if do_sample else None
+    alive = list(range(rows))  # the original rows still generating, in batch order
+    tokens: list[list[int]] = [[] for _ in range(rows)]
+    for step in range(max_new_tokens):
+        token = _pick(logits, do_sample, temperature, top_p, generator)
+        ended = torch.isin(token, ends).tolist()
+        for i, (row, t) in enumerate(zip(alive, token.tolist())):
+            tokens[row].append(t)
+            if not ended[i] and finished is not None:
+                ended[i] = finished(tokens[row])
+        keep = [i for i, e in enumerate(ended) if not e]
+        if not keep or step == max_new_tokens - 1:
+            break
+        if len(keep) < len(alive):  # finished rows leave the batch and the cache
+            index = torch.tensor(keep, device=device)
+            cache.batch_select_indices(index)
+            token, keys, positions = token[index], keys[index], positions[index]
+            alive = [alive[i] for i in keep]
+        out = model(input_ids=token[:, None], attention_mask=keys[..., : width + step + 1], position_ids=positions + step + 1,
+                    past_key_values=cache, use_cache=True, logits_to_keep=1)
+        cache, logits = out.past_key_values, out.logits[:, -1]
+    return tokens
+
+
 @torch.no_grad()
 def generate_answers(
     model, tokenizer, prompt_texts: list[str], max_new_tokens: int = 24, batch_size: int = 16, max_length: int | None = None,
-    stop: str | None = prompts.STOP,
+    stop: str | Sequence[str] | None = prompts.STOP, *, do_sample: bool = False, temperature: float = 1.0,
+    top_p: float = 1.0, seed: int = 0,
 ) -> list[str]:
-    """Greedy answers for each prompt (left padding, cut at the first `stop` string unless it is None)."""
-    tokenizer.padding_side = "left"
-    out: list[str] = []
-    for chunk in _batches(prompt_texts, batch_size):
-        enc = tokenizer(
-            chunk,
-            return_tensors="pt",
-            padding=True,
-            add_special_tokens=False,
-            truncation=max_length is not None,
-            max_length=max_length,
-        ).to(model.device)
-        gen = model.generate(
-            input_ids=enc["input_ids"],
-            attention_mask=enc["attention_mask"],
-            max_new_tokens=max_new_tokens,
-            do_sample=False,
-            pad_token_id=tokenizer.pad_token_id,
-            eos_token_id=tokenizer.eos_token_id,
-        )
-        texts = tokenizer.batch_decode(gen[:, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-        out.extend((t.split(stop)[0] if stop else t).strip() for t in texts)
+    """Answers for each prompt, in batches of prompts of similar length (left padding): greedy, or
+    sampled with `seed` (the same answers on every run). Each row stops at its first `stop` string
+    (or end of sequence) and is cut there; a prompt over `max_length` tokens keeps its end."""
+    stops = _stops(stop)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    # end of sequence: the tokenizer's, and the model's own (an instruct model may end a turn with another token)
+    eos = {tokenizer.eos_token_id, *_ids(getattr(getattr(model, "generation_config", None), "eos_token_id", None))} - {None}
+    end_ids = sorted(set(stop_token_ids(tokenizer, stops)) | eos)
+    longer = [s for s in stops if len(s) > 1]  # seen only in the decoded text: checked per step
+
+    def finished(tokens):
+        return any(s in tokenizer.decode(tokens, skip_special_tokens=True) for s in longer)
+
+    ids = tokenizer(prompt_texts, add_special_tokens=False)["input_ids"] if prompt_texts else []
+    ids = [r[-max_length:] if max_length else r for r in ids]
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch: little padding
+    out: list[str] = [""] * len(ids)
+    for n, chunk in enumerate(_batches(order, batch_size)):
+        input_ids, mask = left_pad([ids[i] for i in chunk], pad, model.device)
+        new = decode(model, input_ids, mask, max_new_tokens, end_ids, do_sample=do_sample,
+                     temperature=temperature, top_p=top_p, seed=seed + n, finished=finished if longer else None)
+        for i, tokens in zip(chunk, new):
+            out[i] = cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stops)
     return out
 
 
 @torch.no_grad()
-def answer_nll(model, tokenizer, prompt_texts: list[str], answers: list[str], batch_size: int = 16) -> list[float]:
-    """Mean negative log-likelihood per token of each gold answer after its prompt (teacher forced)."""
+def answer_nll(model, tokenizer, prompt_texts: list[str], answers: list[str], batch_size: int = 16,
+               max_length: int | None = None, answer=prompts.answer_text) -> list[float]:
+    """Mean negative log-likelihood per token of each gold answer after its prompt (teacher forced),
+    batched; a prompt + answer longer than `max_length` tokens loses the prompt's start."""
     pad = tokenizer.pad_token_id
     out: list[float] = []
     pairs = list(zip(prompt_texts, answers))
@@ -52,16 +154,19 @@ def answer_nll(model, tokenizer, prompt_texts: list[str], answers: list[str], ba
         seqs, spans = [], []
         for p, a in chunk:
             p_ids = tokenizer(p, add_special_tokens=False)["input_ids"]
-            a_ids = tokenizer(prompts.answer_text(a), add_special_tokens=False)["input_ids"]
-            seqs.append(p_ids + a_ids)
-            spans.append(len(a_ids))
-        width = max(len(s) for s in seqs)
-        # left padding, so every answer ends at the last position
-        ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=model.device)
-        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=model.device)
+            a_ids = tokenizer(answer(a), add_special_tokens=False)["input_ids"]
+            seq = p_ids + a_ids
+            seq = seq[-max_length:] if max_length else seq
+            seqs.append(seq)
+            spans.append(min(len(a_ids), len(seq) - 1))
+        # left padding, so every answer ends at the last position: only the last `keep` positions
+        # need logits (a real model's vocabulary makes all of them costly)
+        keep = max(spans) + 1
+        ids, mask = left_pad(seqs, pad, model.device)
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        logits = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, :-1].float()
-        logp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, 1:, None])[..., 0]
+        logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=keep).logits
+        logits = logits[:, -keep:-1].float()
+        logp = torch.log_softmax(logits, dim=-1).gather(-1, ids[:, -keep + 1 :, None])[..., 0]
         for row, n in zip(logp, spans):
-            out.append(float(-row[-n:].mean()))
+            out.append(float(-row[len(row) - n :].mean()) if n else math.nan)
     return out

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ragft.embed import Embedder
-from ragft.jsonl import write_json
+from ragft.jsonl import atomic_directory, write_json
 
 RETRIEVERS = ("none", "dense", "bm25", "hybrid", "rerank")
 AUTO_FLAT_BELOW = 50_000  # exact search up to here: < ~1 ms a query on one core
@@ -162,10 +162,6 @@ def build_dense(vectors: np.ndarray, ids: list[str], out_dir: str | Path, embedd
         raise ValueError(f"{len(vectors)} vectors for {len(ids)} ids")
     start = time.time()
     built = build_index(np.ascontiguousarray(vectors, dtype=np.float32), factory, seed, search_params, target_recall)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    faiss.write_index(built["index"], str(out_dir / "index.faiss"))
-    write_json(out_dir / "ids.json", [ids[i] for i in built["order"]])
     spec = getattr(embedder, "spec", embedder)
     meta = {
         "embedder": spec,
@@ -181,7 +177,10 @@ def build_dense(vectors: np.ndarray, ids: list[str], out_dir: str | Path, embedd
     }
     if embedding is not None:
         meta["embedding"] = embedding
-    write_json(out_dir / "meta.json", meta)
+    with atomic_directory(out_dir) as tmp:  # a killed build leaves no index a rerun would accept
+        faiss.write_index(built["index"], str(tmp / "index.faiss"))
+        write_json(tmp / "ids.json", [ids[i] for i in built["order"]])
+        write_json(tmp / "meta.json", meta)
     return meta
 
 
@@ -198,9 +197,9 @@ def build_bm25(texts: list[str], ids: list[str], out_dir: str | Path, k1: float 
 
     retriever = bm25s.BM25(k1=k1, b=b)
     retriever.index(bm25_tokenize(texts), show_progress=False)
-    out_dir = Path(out_dir)
-    retriever.save(str(out_dir))
-    write_json(out_dir / "ids.json", ids)
+    with atomic_directory(out_dir) as tmp:
+        retriever.save(str(tmp))
+        write_json(tmp / "ids.json", ids)
 
 
 class DenseSearcher:

@@ -11,7 +11,8 @@ from functools import lru_cache
 
 import numpy as np
 
-ANSWER_METRICS = ("exact_match", "f1", "contains", "gold_nll")
+ANSWER_METRICS = ("exact_match", "f1", "rouge_l", "contains", "gold_nll")
+LOWER_IS_BETTER = frozenset({"gold_nll"})
 
 _PUNCT = set(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -172,25 +173,36 @@ def paired_bootstrap_p(
 
 
 def per_question(predictions: Sequence[dict]) -> dict[str, list[float]]:
-    """Per-question exact_match, f1, contains and gold_nll (NaN where missing), in id order."""
+    """Per-question exact_match, f1, rouge_l, contains and gold_nll (NaN where missing), in id order."""
     preds = sorted(predictions, key=lambda p: p["id"])
     nll = [p.get("gold_nll") for p in preds]
     return {
         "exact_match": [exact_match(p["prediction"], p["answers"]) for p in preds],
         "f1": [token_f1(p["prediction"], p["answers"]) for p in preds],
+        "rouge_l": [rouge_l(p["prediction"], p["answers"]) for p in preds],
         "contains": [contains_answer(p["prediction"], p["answers"]) for p in preds],
         "gold_nll": [math.nan if v is None else float(v) for v in nll],
     }
 
 
-def aggregate_answers(predictions: Sequence[dict], n_boot: int = 1000, seed: int = 0) -> dict:
-    """System metrics: each quality metric's mean and bootstrap interval, plus mean cost."""
-    scores = per_question(predictions)
-    out: dict = {"n": len(predictions)}
-    for name in ANSWER_METRICS:
-        ci = mean_ci(scores[name], n_boot=n_boot, seed=seed)
+def quality_stats(scores: dict[str, Sequence[float]], n_boot: int = 1000, seed: int = 0) -> dict:
+    """Each metric's mean and bootstrap interval from its per-question scores (NaN skipped)."""
+    out = {}
+    for name, values in scores.items():
+        ci = mean_ci(values, n_boot=n_boot, seed=seed)
         out[name] = {"mean": ci["mean"], "lo": ci["lo"], "hi": ci["hi"]}
+    return out
+
+
+def aggregate_answers(predictions: Sequence[dict], n_boot: int = 1000, seed: int = 0) -> dict:
+    """System metrics: each quality metric's mean and bootstrap interval, mean cost per question
+    (prompt tokens, seconds, and the questions/s they make), and how many prompts were truncated."""
+    out: dict = {"n": len(predictions), **quality_stats(per_question(predictions), n_boot, seed)}
     for cost in ("prompt_tokens", "latency_s"):
         vals = [p[cost] for p in predictions if p.get(cost) is not None]
         out[cost] = float(np.mean(vals)) if vals else None
+    out["questions_per_s"] = 1 / out["latency_s"] if out["latency_s"] else None
+    if any("truncated_tokens" in p for p in predictions):
+        cut = [p.get("truncated_tokens") or 0 for p in predictions]
+        out["truncated"] = {"prompts": sum(c > 0 for c in cut), "tokens": sum(cut)}
     return out

@@ -63,13 +63,27 @@ def resolve(spec: str, tiny_dir: str = TINY_DIR) -> str:
     return str(Path(spec).expanduser()) if Path(spec).expanduser().is_dir() else spec
 
 
+def require_safetensors(path: str) -> None:
+    """Stop, naming the folder, when a local model folder has no safetensors weights: ragft never
+    unpickles weights (pytorch_model.bin), which can run code."""
+    folder = Path(path)
+    if folder.is_dir() and not any(folder.rglob("*.safetensors")):
+        raise FileNotFoundError(f"{path}: no .safetensors weights; ragft loads weights from safetensors only "
+                                f"(convert the model with save_pretrained(..., safe_serialization=True))")
+
+
 def load_embedder(spec: str, device: str | None = None, backend: str = "torch", model_kwargs: dict | None = None):
-    """A SentenceTransformer for the spec (no remote code), on the GPU when there is one; `backend`
-    and `model_kwargs` as sentence-transformers takes them (see `ragft.embed.Embedder`)."""
+    """A SentenceTransformer for the spec (no remote code; torch weights from safetensors only), on
+    the GPU when there is one; `backend` and `model_kwargs` as sentence-transformers takes them
+    (see `ragft.embed.Embedder`)."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(resolve(spec), device=device or ("cuda" if _cuda() else "cpu"), backend=backend,
-                               model_kwargs=model_kwargs)
+    path = resolve(spec)
+    if backend == "torch":
+        require_safetensors(path)
+        model_kwargs = {"use_safetensors": True, **(model_kwargs or {})}
+    return SentenceTransformer(path, device=device or ("cuda" if _cuda() else "cpu"), backend=backend,
+                               model_kwargs=model_kwargs, trust_remote_code=False)
 
 
 def load_tokenizer(path: str, trust_remote_code: bool = False):
@@ -90,6 +104,9 @@ def load_causal_lm(path: str, adapter: str | None = None, dtype: str = "auto", t
 
     torch_dtype = {"auto": torch.bfloat16 if _cuda() else torch.float32, "float32": torch.float32,
                    "bfloat16": torch.bfloat16, "float16": torch.float16}[dtype]
+    require_safetensors(path)
+    if adapter:
+        require_safetensors(adapter)
     model = AutoModelForCausalLM.from_pretrained(
         path, dtype=torch_dtype, use_safetensors=True, trust_remote_code=trust_remote_code
     )

@@ -16,10 +16,12 @@ class Reranker:
     def __init__(self, spec: str, batch_size: int = 32, device: str | None = None):
         from sentence_transformers import CrossEncoder
 
-        from ragft.models import _cuda, resolve
+        from ragft.models import _cuda, require_safetensors, resolve
 
-        self.model = CrossEncoder(resolve(spec), device=device or ("cuda" if _cuda() else "cpu"),
-                                  trust_remote_code=False)
+        path = resolve(spec)
+        require_safetensors(path)
+        self.model = CrossEncoder(path, device=device or ("cuda" if _cuda() else "cpu"), trust_remote_code=False,
+                                  model_kwargs={"use_safetensors": True})
         self.batch_size = batch_size
 
     def scores(self, pairs: list[tuple[str, str]]) -> list[float]:

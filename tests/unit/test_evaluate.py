@@ -1,3 +1,5 @@
+import pytest
+
 from ragft.evaluate import retrieval_hits, retrieval_metrics, system_prompts
 
 CHUNK_DOC = {"a#0": "a", "a#1": "a", "b#0": "b", "c#0": "c"}
@@ -71,3 +73,91 @@ def test_every_retrieval_metric_at_every_k():
         "mrr@10": 0.125,                       # (1/4 + 0) / 2: rank 12 is past 10
         "ndcg@10": round(1 / 2.321928094887362 / 2, 6),  # (1/log2(5) + 0) / 2
     }
+
+
+class CharTokenizer:
+    """One token per character: token counts are string lengths, so fitting is exact to check."""
+
+    chat_template = None
+
+    def __call__(self, text, add_special_tokens=False):
+        return {"input_ids": [ord(c) for c in text]}
+
+    def decode(self, ids):
+        return "".join(chr(i) for i in ids)
+
+
+def test_fit_prompt_cuts_the_context_end_first():
+    from ragft.evaluate import fit_prompt
+
+    tok = CharTokenizer()
+    # 31 characters of template and question + 22 of context ("abcdefghij\n\nklmnopqrst")
+    assert fit_prompt(tok, "Q?", ["abcdefghij", "klmnopqrst"], None, None, 60) == (
+        "Context:\nabcdefghij\n\nklmnopqrst\n\nQuestion: Q?\nAnswer:", 0)
+    assert fit_prompt(tok, "Q?", ["abcdefghij", "klmnopqrst"], None, None, 40) == (
+        "Context:\nabcdefghi\n\nQuestion: Q?\nAnswer:", 13)  # the second chunk and the first's last letter go
+
+
+def test_fit_prompt_drops_shots_from_the_first_then_keeps_the_end():
+    from ragft.evaluate import fit_prompt
+
+    tok = CharTokenizer()
+    shots = [{"question": "S1?", "answers": ["a1"]}, {"question": "S2?", "answers": ["a2"]}]
+    # each shot is 26 characters, the closed prompt 20
+    assert fit_prompt(tok, "Q?", None, shots, None, 50) == ("Question: S2?\nAnswer: a2\n\nQuestion: Q?\nAnswer:", 26)
+    assert fit_prompt(tok, "Q?", None, shots, None, 15) == ("Question: Q?\nAnswer:"[-15:], 72 - 15)
+    # a context cut to nothing keeps the context template, so a RAG system stays one
+    assert fit_prompt(tok, "Q?", ["abc"], None, None, 31) == ("Context:\n\n\nQuestion: Q?\nAnswer:", 3)
+
+
+def test_prompt_limit():
+    from types import SimpleNamespace
+
+    from ragft.evaluate import prompt_limit
+
+    model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=1024))
+    assert prompt_limit(model, SimpleNamespace(model_max_length=10**30), 24) == 1000
+    assert prompt_limit(model, SimpleNamespace(model_max_length=512), 12) == 500  # the smaller window wins
+    assert prompt_limit(model, SimpleNamespace(), 24, max_prompt_tokens=64) == 64
+    with pytest.raises(ValueError, match="leaves no room"):
+        prompt_limit(model, SimpleNamespace(), 2000)
+
+
+def test_question_hits():
+    from ragft.evaluate import question_hits
+
+    assert question_hits(QUESTIONS[0], ["a#0", "b#0"], CHUNK_DOC, CHUNK_TEXT) == (True, True)
+    assert question_hits(QUESTIONS[0], ["a#0"], CHUNK_DOC, CHUNK_TEXT) == (False, False)
+    assert question_hits(QUESTIONS[1], ["a#1"], CHUNK_DOC, CHUNK_TEXT) == (True, False)  # gold doc, other chunk
+    assert question_hits(QUESTIONS[2], ["c#0"], CHUNK_DOC, CHUNK_TEXT) == (None, False)  # no gold doc
+    assert question_hits(QUESTIONS[0], [], CHUNK_DOC, CHUNK_TEXT) == (None, None)  # closed book
+
+
+def test_answer_questions_records_hits_truncation_and_cost(tiny_model_dir):
+    from ragft.evaluate import answer_questions
+    from ragft.models import load_causal_lm, load_tokenizer
+
+    model, tok = load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
+    hits = [r[:2] for r in RUNS]
+    gen = {"max_new_tokens": 4, "batch_size": 2}
+    preds = answer_questions(model, tok, QUESTIONS, hits, CHUNK_TEXT, generation=gen, chunk_doc=CHUNK_DOC)
+    assert list(preds[0]) == ["id", "question", "answers", "prediction", "contexts", "prompt_tokens", "latency_s",
+                              "gold_nll", "truncated_tokens", "doc_hit", "answer_hit"]
+    assert [(p["doc_hit"], p["answer_hit"], p["truncated_tokens"]) for p in preds] == [
+        (True, True, 0), (True, True, 0), (None, False, 0)]  # q2: answer in its second chunk
+    assert preds[0]["contexts"] == [{"chunk_id": "a#0", "score": 0.9}, {"chunk_id": "b#0", "score": 0.8}]
+    again = answer_questions(model, tok, QUESTIONS, hits, CHUNK_TEXT, generation=gen, chunk_doc=CHUNK_DOC)
+    strip = lambda ps: [{k: v for k, v in p.items() if k != "latency_s"} for p in ps]  # noqa: E731
+    assert strip(again) == strip(preds)  # greedy: the same answers and NLL every run
+    cut = answer_questions(model, tok, QUESTIONS, hits, CHUNK_TEXT, generation={**gen, "max_prompt_tokens": 12})
+    assert all(p["prompt_tokens"] <= 12 and p["truncated_tokens"] > 0 for p in cut)
+    assert all(p["truncated_tokens"] == a["prompt_tokens"] - c["prompt_tokens"] for p, a, c in zip(cut, preds, cut))
+    assert [p["doc_hit"] for p in cut] == [None, None, None]  # no chunk_doc: hits not scored
+
+
+def test_finetune_cost_in_device_hours():
+    from ragft.evaluate import finetune_cost
+
+    summary = {"steps": 100, "train_tokens": 285248, "train_seconds": 41.93, "peak_memory_mb": 900.5, "device": "cpu"}
+    assert finetune_cost(summary) == {"train_tokens": 285248, "train_seconds": 41.93, "device_hours": 0.011647,
+                                      "train_device": "cpu", "peak_memory_mb": 900.5}

@@ -13,6 +13,7 @@ from ragft.metrics import (
     normalize_answer,
     paired_bootstrap_p,
     per_question,
+    quality_stats,
     recall_at_k,
     rouge_l,
     token_f1,
@@ -29,6 +30,11 @@ from ragft.metrics import (
         ("an", ""),
         ("Anne's", "annes"),
         ("the-end", "theend"),  # SQuAD deletes punctuation before removing articles
+        ("The the THE", ""),  # every article goes, whatever its case
+        ("1,000 kg.", "1000 kg"),  # thousands separators are punctuation too
+        ("a.b.c", "abc"),  # ... so initials join into one token
+        ("\u201cQuoted\u201d text", "\u201cquoted\u201d text"),  # only ASCII punctuation is removed (as SQuAD)
+        ("\u00dcn\u00efcode\u2014dash", "\u00fcn\u00efcode\u2014dash"),  # lower-cased, accents and em dash kept
     ],
 )
 def test_normalize_answer(raw, expected):
@@ -66,6 +72,16 @@ def test_rouge_l():
     # [cat, sat, on, mat] vs [cat, on, mat]: LCS 3, P 3/4, R 1 -> 6/7
     assert rouge_l("the cat sat on a mat", ["cat on the mat"]) == pytest.approx(6 / 7)
     assert rouge_l("dog", ["cat"]) == 0.0
+    # LCS [w, c, e] of 5 tokens each: P = R = 3/5
+    assert rouge_l("w b c d e", ["w x c y e"]) == pytest.approx(0.6)
+    # Lin (2004)'s example, articles removed: [police, killed, gunman] vs [police, kill, gunman] -> LCS 2
+    assert rouge_l("police killed the gunman", ["police kill the gunman"]) == pytest.approx(2 / 3)
+    # order matters (unlike F1): [gunman, police, killed] vs [police, killed, gunman] -> LCS 2
+    assert rouge_l("the gunman police killed", ["police killed the gunman"]) == pytest.approx(2 / 3)
+    assert token_f1("the gunman police killed", ["police killed the gunman"]) == 1.0
+    assert rouge_l("b a", ["a b", "b a c"]) == 1.0  # best answer; "a" is an article, so both are [b]
+    assert rouge_l("", ["the"]) == 1.0  # both empty after normalisation
+    assert rouge_l("cat", []) == 0.0
 
 
 def test_retrieval_gold_at_rank_two_with_duplicate_chunks():
@@ -108,6 +124,20 @@ def test_mean_ci_deterministic():
     assert mean_ci([2.0, 2.0, 2.0]) == {"mean": 2.0, "lo": 2.0, "hi": 2.0, "n": 3}
 
 
+def test_bootstrap_is_deterministic_for_a_fixed_seed():
+    values = [0.1, 0.4, 0.35, 0.8, 0.05, 0.9, 0.6, 0.2]
+    # exact figures: numpy's default_rng streams are stable, so a seed pins every interval
+    assert mean_ci(values, n_boot=200, seed=3) == {"mean": 0.425, "lo": pytest.approx(0.23109375),
+                                                   "hi": pytest.approx(0.6503125), "n": 8}
+    assert mean_ci(values, n_boot=200, seed=4) == {"mean": 0.425, "lo": pytest.approx(0.175),
+                                                   "hi": pytest.approx(0.61890625), "n": 8}
+    a, b = [1, 1, 0, 1, 0, 1, 1, 0], [0, 1, 0, 0, 0, 1, 0, 0]
+    assert paired_bootstrap_p(a, b, n_boot=500, seed=11) == pytest.approx(22 / 501)  # 10 opposite draws
+    assert paired_bootstrap_p(a, b, n_boot=500, seed=12) == pytest.approx(24 / 501)
+    assert quality_stats({"f1": values}, n_boot=200, seed=3) == {
+        "f1": {"mean": 0.425, "lo": pytest.approx(0.23109375), "hi": pytest.approx(0.6503125)}}
+
+
 def test_mean_ci_skips_missing():
     assert mean_ci([1.0, None, 3.0, math.nan])["mean"] == 2.0
     assert mean_ci([]) == {"mean": None, "lo": None, "hi": None, "n": 0}
@@ -141,6 +171,7 @@ def test_per_question_in_id_order():
     assert per_question(PREDS) == {
         "exact_match": [0.0, 1.0],
         "f1": [pytest.approx(2 / 3), 1.0],
+        "rouge_l": [pytest.approx(2 / 3), 1.0],
         "contains": [0.0, 1.0],
         "gold_nll": [3.0, 1.0],
     }
@@ -148,16 +179,22 @@ def test_per_question_in_id_order():
 
 def test_aggregate_answers_shape_and_means():
     out = aggregate_answers(PREDS, n_boot=100, seed=0)
-    metrics = ["exact_match", "f1", "contains", "gold_nll"]
-    assert list(out) == ["n", *metrics, "prompt_tokens", "latency_s"]
+    metrics = ["exact_match", "f1", "rouge_l", "contains", "gold_nll"]
+    assert list(out) == ["n", *metrics, "prompt_tokens", "latency_s", "questions_per_s"]
     assert out["n"] == 2
     assert all(list(out[m]) == ["mean", "lo", "hi"] for m in metrics)
     assert out["exact_match"]["mean"] == 0.5
     assert out["f1"]["mean"] == pytest.approx(5 / 6)
     assert out["contains"]["mean"] == 0.5
     assert out["gold_nll"]["mean"] == 2.0
-    assert out["prompt_tokens"] == 15.0 and out["latency_s"] == 1.0
+    assert out["rouge_l"]["mean"] == pytest.approx(5 / 6)
+    assert out["prompt_tokens"] == 15.0 and out["latency_s"] == 1.0 and out["questions_per_s"] == 1.0
     assert out == aggregate_answers(PREDS, n_boot=100, seed=0)
+
+
+def test_aggregate_answers_counts_truncated_prompts():
+    preds = [dict(PREDS[0], truncated_tokens=0), dict(PREDS[1], truncated_tokens=37)]
+    assert aggregate_answers(preds, n_boot=10)["truncated"] == {"prompts": 1, "tokens": 37}
 
 
 def test_aggregate_answers_without_gold_nll():

@@ -2,7 +2,10 @@ import math
 
 import pandas as pd
 
-from ragft.report import comparison_table, to_csv, to_latex, to_markdown, write_comparison
+import pytest
+
+from ragft.report import (comparison_table, corpora_markdown, paired_p, system_scores, table_view, to_csv, to_html,
+                          to_latex, to_markdown, write_comparison)
 
 
 def _ci(mean, lo, hi):
@@ -12,15 +15,15 @@ def _ci(mean, lo, hi):
 METRICS = {
     "ft": {"n": 2, "exact_match": _ci(1.0, 1.0, 1.0), "f1": _ci(0.9, 0.8, 1.0),
            "contains": _ci(1.0, 1.0, 1.0), "gold_nll": _ci(0.5, 0.25, 0.75),
-           "prompt_tokens": 12.0, "latency_s": 0.5,
-           "cost": {"train_tokens": 1000, "train_seconds": 12.5}},
+           "prompt_tokens": 12.0, "latency_s": 0.5, "questions_per_s": 2.0, "truncated": {"prompts": 0, "tokens": 0},
+           "cost": {"train_tokens": 1000, "train_seconds": 12.5, "device_hours": 12.5 / 3600, "train_device": "cpu"}},
     "base": {"n": 2, "exact_match": _ci(0.5, 0.25, 0.75), "f1": _ci(0.6, 0.5, 0.7),
              "contains": _ci(0.5, 0.0, 1.0), "gold_nll": _ci(None, None, None),
              "prompt_tokens": 12.0, "latency_s": 0.25},
 }
 SPECS = {"base": {"retriever": "none", "adapter": "none"},
          "ft": {"retriever": "none", "adapter": "qlora"}}
-PAIRED = {"ft": {"exact_match": 0.01, "f1": 0.02, "contains": 0.03, "gold_nll": 0.04}}
+PAIRED = {"base": {"ft": {"exact_match": 0.01, "f1": 0.02, "contains": 0.03, "gold_nll": 0.04}}}
 
 QUALITY = ["exact_match", "exact_match_lo", "exact_match_hi", "f1", "f1_lo", "f1_hi",
            "contains", "contains_lo", "contains_hi", "gold_nll", "gold_nll_lo", "gold_nll_hi"]
@@ -29,9 +32,10 @@ QUALITY = ["exact_match", "exact_match_lo", "exact_match_hi", "f1", "f1_lo", "f1
 def test_comparison_table_columns_and_rows():
     df = comparison_table(METRICS, SPECS, paired=PAIRED)
     assert list(df.columns) == [
-        "system", "retriever", "adapter", "n", *QUALITY,
+        "system", "retriever", "adapter", "shots", "n", *QUALITY,
         "exact_match_p_vs_base", "f1_p_vs_base", "contains_p_vs_base", "gold_nll_p_vs_base",
-        "prompt_tokens", "latency_s", "train_tokens", "train_seconds",
+        "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts",
+        "train_tokens", "train_seconds", "device_hours", "train_device",
     ]
     assert df["system"].tolist() == ["ft", "base"]  # order given, not sorted
     assert df["adapter"].tolist() == ["qlora", "none"]
@@ -40,14 +44,65 @@ def test_comparison_table_columns_and_rows():
     assert ft["f1_p_vs_base"] == 0.02
     assert math.isnan(base["f1_p_vs_base"])  # no p for the baseline against itself
     assert math.isnan(base["gold_nll"]) and math.isnan(base["train_tokens"])
-    assert ft["train_seconds"] == 12.5
+    assert ft["train_seconds"] == 12.5 and ft["train_device"] == "cpu" and ft["truncated_prompts"] == 0
+    assert math.isnan(base["truncated_prompts"])  # not recorded: unknown, not zero
 
 
 def test_comparison_table_without_paired_or_cost():
     metrics = {"base": {k: v for k, v in METRICS["base"].items()}}
     df = comparison_table(metrics, SPECS)
-    assert list(df.columns) == ["system", "retriever", "adapter", "n", *QUALITY,
-                                "prompt_tokens", "latency_s"]
+    assert list(df.columns) == ["system", "retriever", "adapter", "shots", "n", *QUALITY,
+                                "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts"]
+
+
+def test_comparison_table_against_two_references():
+    paired = {"base": {"ft": {"f1": 0.02}}, "ft": {"base": {"f1": 0.02}}}
+    df = comparison_table(METRICS, SPECS, paired, metrics=["f1"])
+    assert [c for c in df.columns if "_p_vs_" in c] == ["f1_p_vs_base", "f1_p_vs_ft"]
+    assert df["f1_p_vs_ft"].tolist()[1] == 0.02 and math.isnan(df["f1_p_vs_ft"].tolist()[0])
+
+
+def test_table_view_is_compact_and_byte_exact():
+    df = comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.5, "gold_nll": 0.25}}})
+    view = table_view(df, headline=["f1", "gold_nll"])
+    assert to_markdown(view) == (
+        "| system | retriever | adapter |   n |          exact_match |                   f1 |             contains "
+        "|             gold_nll | p(f1) vs base / ft | p(gold_nll) vs base / ft | prompt tokens/q |    s/q | train tokens "
+        "| device-h |\n"
+        "|--------|-----------|---------|----:|---------------------:|---------------------:|---------------------:"
+        "|---------------------:|-------------------:|-------------------------:|----------------:|-------:|-------------:"
+        "|---------:|\n"
+        "| ft     | none      | qlora   |   2 | 1.000 [1.000, 1.000] | 0.900 [0.800, 1.000] | 1.000 [1.000, 1.000] "
+        "| 0.500 [0.250, 0.750] |          0.020 / - |                0.040 / - |            12.0 | 0.5000 |         1000 "
+        "|   0.0035 |\n"
+        "| base   | none      | none    |   2 | 0.500 [0.250, 0.750] | 0.600 [0.500, 0.700] | 0.500 [0.000, 1.000] "
+        "|                    - |          - / 0.500 |                - / 0.250 |            12.0 | 0.2500 |            - "
+        "|        - |\n"
+    )
+
+
+def test_table_view_shows_truncation_only_when_a_prompt_was_cut():
+    metrics = {s: {**m, "truncated": {"prompts": 3 if s == "ft" else 0, "tokens": 90}} for s, m in METRICS.items()}
+    view = table_view(comparison_table(metrics, SPECS))
+    assert view["truncated"].tolist() == [3, 0]
+    assert "truncated" not in table_view(comparison_table(METRICS, SPECS)).columns
+
+
+def test_system_scores_and_paired_p():
+    preds = [{"id": f"q{i}", "answers": ["x"], "prediction": "x" if i < 30 else "y", "gold_nll": 1.0}
+             for i in range(40)]
+    worse = [dict(p, prediction="y") for p in preds]
+    judge = [{"id": p["id"], "judge": 1, "p_yes": 0.9} for p in preds]
+    scores = {"base": system_scores(worse), "rag": system_scores(preds, judge)}
+    assert scores["rag"]["judge"] == [1.0] * 40 and "judge" not in scores["base"]
+    assert sum(scores["rag"]["exact_match"]) == 30
+    p = paired_p(scores, "base", n_boot=200, seed=1)
+    assert set(p) == {"rag"} and set(p["rag"]) == {"exact_match", "f1", "rouge_l", "contains", "gold_nll"}
+    assert p["rag"]["exact_match"] == pytest.approx(2 / 201)  # every resample favours rag
+    assert p["rag"]["gold_nll"] == 1.0  # identical NLL
+    assert paired_p(scores, "missing") == {}
+    with pytest.raises(ValueError, match="no verdict for 1 questions"):
+        system_scores(preds, judge[1:])
 
 
 SMALL = pd.DataFrame({
@@ -63,8 +118,8 @@ def test_to_markdown_byte_exact():
     assert to_markdown(SMALL) == (
         "| system |   n |                   f1 | f1_p_vs_base | latency_s |\n"
         "|--------|----:|---------------------:|-------------:|----------:|\n"
-        "| base   |   2 | 0.500 [0.250, 0.750] |            - |     0.250 |\n"
-        "| ft     |   2 | 0.750 [0.500, 1.000] |        0.012 |     0.333 |\n"
+        "| base   |   2 | 0.500 [0.250, 0.750] |            - |    0.2500 |\n"
+        "| ft     |   2 | 0.750 [0.500, 1.000] |        0.012 |    0.3333 |\n"
     )
 
 
@@ -82,8 +137,8 @@ def test_to_latex_booktabs():
         "\\toprule\n"
         "system & n & f1 & f1\\_p\\_vs\\_base & latency\\_s \\\\\n"
         "\\midrule\n"
-        "base & 2 & 0.500 [0.250, 0.750] & - & 0.250 \\\\\n"
-        "ft & 2 & 0.750 [0.500, 1.000] & 0.012 & 0.333 \\\\\n"
+        "base & 2 & 0.500 [0.250, 0.750] & - & 0.2500 \\\\\n"
+        "ft & 2 & 0.750 [0.500, 1.000] & 0.012 & 0.3333 \\\\\n"
         "\\bottomrule\n"
         "\\end{tabular}\n"
     )
@@ -92,15 +147,31 @@ def test_to_latex_booktabs():
 def test_markdown_of_full_table_shows_integer_cost_and_missing():
     md = to_markdown(comparison_table(METRICS, SPECS, paired=PAIRED))
     ft_row, base_row = md.splitlines()[2:]
-    assert " 1000 |" in ft_row and " 12.000 |" in ft_row and "1.000 [1.000, 1.000]" in ft_row
-    assert base_row.split("|")[-3].strip() == "-"  # base has no train_tokens
+    assert " 1000 |" in ft_row and " 12.500 |" in ft_row and "1.000 [1.000, 1.000]" in ft_row
+    assert base_row.split("|")[-5].strip() == "-"  # base has no train_tokens
 
 
 def test_write_comparison(tmp_path):
-    out = [tmp_path / "report" / f"comparison.{ext}" for ext in ("md", "csv", "tex")]
-    write_comparison(SMALL, *out)
+    df = comparison_table(METRICS, SPECS, paired=PAIRED)
+    out = [tmp_path / "report" / f"comparison.{ext}" for ext in ("md", "csv", "tex", "html")]
+    write_comparison(df, *out, headline=["f1"], title="Systems", note="n = 2")
+    view = table_view(df, ["f1"])
     assert [p.read_text(encoding="utf-8") for p in out] == [
-        to_markdown(SMALL), to_csv(SMALL), to_latex(SMALL)]
+        to_markdown(view), to_csv(df), to_latex(view), to_html(view, "Systems", "n = 2")]
+    html = out[3].read_text()
+    assert "<h2>Systems</h2>" in html and '<td class="num">0.900 [0.800, 1.000]</td>' in html
+    assert html.count("<tr>") == 3 and "<p>n = 2</p>" in html
+
+
+def test_corpora_markdown_puts_corpora_side_by_side():
+    a = pd.DataFrame({"system": ["base", "rag"], "n": [10, 10], "f1": [0.1, 0.5], "f1_lo": [0.0, 0.4], "f1_hi": [0.2, 0.6]})
+    b = pd.DataFrame({"system": ["base"], "n": [7], "f1": [0.25], "f1_lo": [0.125], "f1_hi": [0.375]})
+    assert corpora_markdown({"a": a, "b": b}, ["f1", "gold_nll"]).split("## f1\n\n")[1] == (
+        "| system | a (n=10)             | b (n=7)              |\n"
+        "|--------|----------------------|----------------------|\n"
+        "| base   | 0.100 [0.000, 0.200] | 0.250 [0.125, 0.375] |\n"
+        "| rag    | 0.500 [0.400, 0.600] | -                    |\n"
+    )
 
 
 def test_retrieval_table_one_row_per_retriever():

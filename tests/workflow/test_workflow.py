@@ -26,17 +26,7 @@ def jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("workflow")
-    config = yaml.safe_load((ROOT / "tests" / "workflow" / "tiny.yaml").read_text())
-    for corpus in config["corpora"].values():
-        corpus["source"] = str(ROOT / corpus["source"])
-        corpus["qa"] = str(ROOT / corpus["qa"])
-    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    proc = snakemake(workdir)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    return workdir
+# `run` (the workflow run once on tiny.yaml, shared by every workflow test) is in conftest.py.
 
 
 def test_ingest_accounts_for_every_file(run):
@@ -92,7 +82,8 @@ def test_every_system_scored_on_the_same_questions(run):
     for system in SYSTEMS:
         preds = jsonl(res / "eval" / system / "predictions.jsonl")
         assert [p["id"] for p in preds] == eval_ids
-        assert list(preds[0]) == ["id", "question", "answers", "prediction", "contexts", "prompt_tokens", "latency_s", "gold_nll"]
+        assert list(preds[0]) == ["id", "question", "answers", "prediction", "contexts", "prompt_tokens", "latency_s", "gold_nll",
+                                  "truncated_tokens", "doc_hit", "answer_hit"]
         metrics = json.loads((res / "eval" / system / "metrics.json").read_text())
         assert metrics["n"] == 24 and metrics["gold_nll"]["lo"] <= metrics["gold_nll"]["mean"] <= metrics["gold_nll"]["hi"]
     rag = jsonl(res / "eval" / "rag" / "predictions.jsonl")
