@@ -80,6 +80,9 @@ rule hybrid_weights:
     benchmark:
         "benchmarks/rules/{corpus}/hybrid_weights.tsv"
     threads: 2
+    # as soon as the indexes exist: the hybrid system's evaluation waits on it, and can then run
+    # beside the other one-thread evaluations instead of alone at the end
+    priority: 10
     script:
         "../scripts/hybrid_weights.py"
 
