@@ -21,7 +21,7 @@ rule finetune_data:
         "logs/{corpus}/finetune/{recipe}/data.log",
     benchmark:
         "benchmarks/rules/{corpus}/finetune/{recipe}_data.tsv"
-    threads: 2
+    threads: 1  # retrieves for a few hundred questions: mostly start-up, so it shares the CPU with an evaluation
     resources:
         # synthetic QA runs an LLM over the chunks: a GPU job then
         gpu=1 if config["finetune"]["data"].get("synthetic", {}).get("enabled") else 0,

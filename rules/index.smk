@@ -79,7 +79,7 @@ rule hybrid_weights:
         "logs/{corpus}/hybrid_weights.log",
     benchmark:
         "benchmarks/rules/{corpus}/hybrid_weights.tsv"
-    threads: 2
+    threads: 1  # embeds a few hundred questions: mostly start-up, so it shares the CPU with an evaluation
     # as soon as the indexes exist: the hybrid system's evaluation waits on it, and can then run
     # beside the other one-thread evaluations instead of alone at the end
     priority: 10
@@ -105,6 +105,6 @@ rule retrieval_eval:
         "logs/{corpus}/retrieval_eval.log",
     benchmark:
         "benchmarks/rules/{corpus}/retrieval_eval.tsv"
-    threads: 2
+    threads: 1  # embeds a few hundred questions: mostly start-up, so it shares the CPU with an evaluation
     script:
         "../scripts/retrieval_eval.py"

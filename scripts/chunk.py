@@ -1,13 +1,11 @@
-from transformers import AutoTokenizer
-
-from ragft.chunk import chunk_docs
+from ragft.chunk import chunk_docs, load_offsets_tokenizer
 from ragft.jsonl import iter_jsonl, write_jsonl
 from ragft.logs import setup
 from ragft.models import resolve
 
 log = setup(snakemake.log[0])
 p = snakemake.params
-tokenizer = AutoTokenizer.from_pretrained(resolve(p.tokenizer))
+tokenizer = load_offsets_tokenizer(resolve(p.tokenizer))
 chunks = chunk_docs(iter_jsonl(snakemake.input.docs), tokenizer, p.size, p.overlap, p.strategy)
 write_jsonl(snakemake.output.chunks, chunks, sort_key=None)  # doc order, then position
 log.info("%d chunks, %d tokens", len(chunks), sum(c["n_tokens"] for c in chunks))

@@ -1,6 +1,6 @@
 import pytest
 
-from ragft.chunk import chunk_doc, markdown_sections, pack_sentences, sentence_spans, token_windows
+from ragft.chunk import chunk_doc, load_offsets_tokenizer, markdown_sections, pack_sentences, sentence_spans, token_windows
 from ragft.models import minilm_path
 
 
@@ -105,3 +105,14 @@ def test_markdown_chunks_never_span_two_sections(tokenizer):
 def test_unknown_strategy_is_a_clear_error(tokenizer):
     with pytest.raises(ValueError, match="chunk.strategy 'paragraphs' is not one of: sentences, tokens, markdown"):
         chunk_doc({"id": "d", "text": "x"}, tokenizer, 8, 0, strategy="paragraphs")
+
+
+@pytest.mark.parametrize("strategy", ["tokens", "sentences", "markdown"])
+def test_tokenizers_loader_chunks_exactly_as_autotokenizer(tokenizer, strategy):
+    """The chunk job loads tokenizer.json with `tokenizers` alone (no transformers import): same chunks."""
+    fast = load_offsets_tokenizer(minilm_path())
+    assert type(fast).__module__.startswith("tokenizers")
+    long = MD + "\n" + " ".join(FOUR["text"] for _ in range(40))  # longer than MiniLM's 128-token truncation
+    ours = chunk_doc({"id": "d.md", "text": long}, fast, 16, 4, strategy)
+    assert ours == chunk_doc({"id": "d.md", "text": long}, tokenizer, 16, 4, strategy)
+    assert sum(c["n_tokens"] for c in ours) > 128 and ours[-1]["end"] == len(long)
