@@ -31,11 +31,13 @@ PROMPTS = ["Question: What is the home port of Zan?\nAnswer:", "Question: Who?\n
            "Context:\nA b c.\n\nQuestion: Why?\nAnswer:"]
 
 
-def test_stop_strings_end_rows_early_without_changing_answers(tiny_model_dir):
+# one-character stops end rows early by token; multi-character ones are matched across tokens
+@pytest.mark.parametrize("stop", [["\n", "?"], ["an", "e "]])
+def test_stop_strings_end_rows_early_without_changing_answers(tiny_model_dir, stop):
     model, tok = load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
     full = generate.generate_answers(model, tok, PROMPTS, max_new_tokens=12, batch_size=3, stop=None)
-    stopped = generate.generate_answers(model, tok, PROMPTS, max_new_tokens=12, batch_size=3, stop=["\n", "?"])
-    assert stopped == [generate.cut_at_stop(a, ["\n", "?"]) for a in full]
+    stopped = generate.generate_answers(model, tok, PROMPTS, max_new_tokens=12, batch_size=3, stop=stop)
+    assert stopped == [generate.cut_at_stop(a, stop) for a in full]
 
 
 def test_sampling_is_seeded(tiny_model_dir):
@@ -65,13 +67,6 @@ def test_answer_nll_matches_a_full_forward_pass(tiny_model_dir):
     assert tok(short, add_special_tokens=False)["input_ids"] == p_ids[-5:]
     assert generate.answer_nll(model, tok, PROMPTS[:1], ["Lex harbour"], max_length=cap)[0] == pytest.approx(
         generate.answer_nll(model, tok, [short], ["Lex harbour"])[0], abs=1e-5)
-
-
-def test_multi_character_stop_strings_are_matched_across_tokens(tiny_model_dir):
-    model, tok = load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
-    full = generate.generate_answers(model, tok, PROMPTS, max_new_tokens=12, batch_size=3, stop=None)
-    stopped = generate.generate_answers(model, tok, PROMPTS, max_new_tokens=12, batch_size=3, stop=["an", "e "])
-    assert stopped == [generate.cut_at_stop(a, ["an", "e "]) for a in full]
 
 
 def test_stop_token_ids_are_the_tokens_holding_a_stop_character(tiny_model_dir):
