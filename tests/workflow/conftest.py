@@ -1,30 +1,7 @@
-"""The workflow tests share one end-to-end run of the tiny config (it takes minutes), session-wide."""
-
-import subprocess
-import sys
-from pathlib import Path
+"""The workflow tests share one end-to-end run of the tiny config (it takes minutes), session-wide.
+Running Snakemake in a work directory and the tiny config are in tests/workdirs.py."""
 
 import pytest
-import yaml
-
-ROOT = Path(__file__).resolve().parents[2]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-
-
-def snakemake(workdir: Path, *args: str, configfile: Path | None = None) -> subprocess.CompletedProcess:
-    """Run the workflow in `workdir` on its config.yaml (targets and flags go before --configfile)."""
-    cmd = [str(SNAKEMAKE), "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args,
-           "--configfile", str(configfile or workdir / "config.yaml")]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-
-
-def tiny_config() -> dict:
-    """tests/workflow/tiny.yaml with its corpus paths made absolute."""
-    config = yaml.safe_load((ROOT / "tests" / "workflow" / "tiny.yaml").read_text())
-    for corpus in config["corpora"].values():
-        corpus["source"] = str(ROOT / corpus["source"])
-        corpus["qa"] = str(ROOT / corpus["qa"])
-    return config
 
 
 @pytest.fixture(scope="session")

@@ -11,10 +11,10 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 import yaml
-from conftest import snakemake, tiny_config
 
 from ragft.metrics import per_question
 from ragft.report import paired_p
+from workdirs import make_workdir, snakemake, tiny_config
 
 SYSTEMS = ["base", "fewshot", "rag", "ft", "rag_ft"]
 METRICS = ["exact_match", "f1", "rouge_l", "contains", "gold_nll"]
@@ -124,8 +124,7 @@ def test_judge_and_a_hybrid_system_rerun_only_what_they_need(run, tmp_path):
 def test_several_corpora_add_a_cross_corpus_report(tmp_path):
     config = tiny_config()
     config["corpora"]["demo_copy"] = dict(config["corpora"]["demo"])
-    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    proc = snakemake(tmp_path, "-n", "results/report.md")
+    proc = snakemake(make_workdir(tmp_path, config), "-n", "results/report.md")
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     assert "rule report_corpora:" in out and "results/demo_copy/report/comparison.csv" in out
