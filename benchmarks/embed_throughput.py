@@ -29,14 +29,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ragft.chunk import chunk_doc, chunk_docs  # noqa: E402
-from ragft.embed import Embedder, EmbeddingCache, embed_texts  # noqa: E402
-from ragft.evaluate import retrieval_metrics  # noqa: E402
-from ragft.index import build_dense, DenseSearcher  # noqa: E402
-from ragft.ingest import run_ingest  # noqa: E402
+from ragft.ingest.run import run_ingest  # noqa: E402
 from ragft.jsonl import read_jsonl  # noqa: E402
-from ragft.models import minilm_path  # noqa: E402
-from ragft.qa import doc_index, load_gold, split_questions  # noqa: E402
+from ragft.models.specs import minilm_path  # noqa: E402
+from ragft.qa.gold import doc_index, load_gold, split_questions  # noqa: E402
+from ragft.retrieval.chunk import chunk_doc, chunk_docs  # noqa: E402
+from ragft.retrieval.embed import Embedder, EmbeddingCache, embed_texts  # noqa: E402
+from ragft.retrieval.index import DenseSearcher, build_dense  # noqa: E402
+from ragft.retrieval.metrics import retrieval_metrics  # noqa: E402
 
 
 def demo_docs(tmp: Path) -> list[dict]:

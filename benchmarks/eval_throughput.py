@@ -35,11 +35,11 @@ STOP = ["\n"]
 
 
 def load_model(path: Path):
-    from ragft.models import load_causal_lm, load_tokenizer
+    from ragft.models.load import load_causal_lm, load_tokenizer
 
     if (path / "config.json").is_file():
         return load_causal_lm(str(path)), load_tokenizer(str(path)), str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
-    from ragft import reading_corpus, tiny
+    from ragft.models import reading_corpus, tiny
 
     rng = random.Random(0)
     texts = ["".join(tiny.example_text(ex, rng)) for ex in reading_corpus.examples(0, 2000)]
@@ -53,9 +53,9 @@ def demo_prompts(limit: int, shots: int = 3, seed: int = 7) -> dict[str, list[st
     """The prompts of the demo's systems for its eval questions: closed book (`base`, `ft`), few-shot
     with `shots` seeded train examples (`fewshot`), and RAG with one chunk (`rag`, `rag_ft`)."""
     from ragft import prompts
-    from ragft.evaluate import pick_shots
+    from ragft.evaluate.answer import pick_shots
     from ragft.jsonl import read_jsonl
-    from ragft.metrics import answer_recall_at_k
+    from ragft.retrieval.metrics import answer_recall_at_k
 
     split = ROOT / "results" / "demo" / "qa"
     if (split / "eval.jsonl").is_file():
@@ -86,7 +86,7 @@ SYSTEMS_PER_SET = {"closed": 2, "few-shot": 1, "RAG": 2}
 
 
 def ragft_answers(model, tok, texts, max_new_tokens, batch_size):
-    from ragft.generate import generate_answers
+    from ragft.models.generate import generate_answers
 
     return generate_answers(model, tok, texts, max_new_tokens=max_new_tokens, batch_size=batch_size, stop=STOP)
 

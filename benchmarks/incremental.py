@@ -24,26 +24,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ragft import demo_data  # noqa: E402
-from ragft.chunk import chunk_docs  # noqa: E402
-from ragft.embed import Embedder, EmbeddingCache, embed_texts, text_key  # noqa: E402
-from ragft.index import build_bm25, build_dense  # noqa: E402
-from ragft.ingest import run_ingest  # noqa: E402
+from ragft.demo_data.handbook import build_entities, render_bulletin, render_pest, render_variety  # noqa: E402
+from ragft.ingest.run import run_ingest  # noqa: E402
 from ragft.jsonl import read_jsonl, write_text  # noqa: E402
-from ragft.models import minilm_path  # noqa: E402
+from ragft.models.specs import minilm_path  # noqa: E402
+from ragft.retrieval.chunk import chunk_docs  # noqa: E402
+from ragft.retrieval.embed import Embedder, EmbeddingCache, embed_texts, text_key  # noqa: E402
+from ragft.retrieval.index import build_bm25, build_dense  # noqa: E402
 
 
 def write_docs(folder: Path, seed: int, limit: int | None = None) -> int:
     """The demo generator's entities of one seed as files under folder/seed{seed}/; how many."""
     rng = random.Random(seed + 1)
     n = 0
-    for e in demo_data.build_entities(seed)[:limit]:
+    for e in build_entities(seed)[:limit]:
         if e.kind == "variety":
-            text, name = demo_data.render_variety(rng, e), e.doc_id
+            text, name = render_variety(rng, e), e.doc_id
         elif e.kind == "pest":
-            text, name = demo_data.render_pest(rng, e), e.doc_id
+            text, name = render_pest(rng, e), e.doc_id
         else:
-            b = demo_data.render_bulletin(rng, e)
+            b = render_bulletin(rng, e)
             text, name = f"{b['title']}\n\n{b['text']}\n", f"bulletins/{e.slug}.txt"
         write_text(folder / f"seed{seed}" / name, text)
         n += 1

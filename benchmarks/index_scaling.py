@@ -35,7 +35,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from ragft.index import build_index, choose_factory, exact_neighbours, recall_at_k  # noqa: E402
+from ragft.retrieval.index import (  # noqa: E402
+    build_index,
+    choose_factory,
+    exact_neighbours,
+    recall_at_k,
+)
 
 D = 384
 

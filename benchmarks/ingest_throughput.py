@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ragft.dedup import lsh_params
-from ragft.ingest import run_ingest
+from ragft.ingest.dedup import lsh_params
+from ragft.ingest.run import run_ingest
 
 NGRAM, NUM_PERM, THRESHOLD = 5, 128, 0.8
 MIN_WORDS, MAX_WORDS = 30, 20_000  # document sizes: log-uniform between these word counts
@@ -136,7 +136,12 @@ def run_datatrove(corpus: Path, work: Path, cores: int, shards: int) -> dict:
         MinhashDedupFilter,
         MinhashDedupSignature,
     )
-    from datatrove.pipeline.dedup.exact_dedup import ExactDedupConfig, ExactDedupFilter, ExactDedupSignature, ExactFindDedups
+    from datatrove.pipeline.dedup.exact_dedup import (
+        ExactDedupConfig,
+        ExactDedupFilter,
+        ExactDedupSignature,
+        ExactFindDedups,
+    )
     from datatrove.pipeline.dedup.minhash import MinhashConfig
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter

@@ -55,7 +55,7 @@ GPU_PEAK = {"H200": 989e12, "H100": 989e12, "A100": 312e12, "L40S": 362e12, "L4"
 
 def demo_data(seed: int = 7) -> list[dict]:
     """The demo's training set: chunks, qa and retrieval (k=1, gold in 80%) examples."""
-    from ragft.finetune import build_train_data
+    from ragft.finetune.examples import build_train_data
 
     corpus, docs = ROOT / "resources" / "demo" / "corpus", {}
     for f in sorted(corpus.rglob("*")):
@@ -98,7 +98,7 @@ def random_llama(out: Path, shape: tuple, dtype=None) -> str:
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    from ragft import reading_corpus, tiny
+    from ragft.models import reading_corpus, tiny
 
     if (out / "config.json").is_file():
         return str(out)
@@ -119,7 +119,7 @@ def random_llama(out: Path, shape: tuple, dtype=None) -> str:
 # -- one case, in its own process -----------------------------------------------------------------
 
 def peak_memory_mb() -> float:
-    from ragft.finetune import peak_memory_mb as peak
+    from ragft.finetune.trainer import peak_memory_mb as peak
 
     return peak()
 
@@ -128,10 +128,17 @@ def run_plain(model_dir: str, data: list[dict], recipe: dict, steps: int, work: 
     """The plain HF Trainer + peft + bitsandbytes script."""
     import torch
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import (AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, DataCollatorForLanguageModeling,
-                              Trainer, TrainerCallback, TrainingArguments)
+    from transformers import (
+        AutoModelForCausalLM,
+        AutoTokenizer,
+        BitsAndBytesConfig,
+        DataCollatorForLanguageModeling,
+        Trainer,
+        TrainerCallback,
+        TrainingArguments,
+    )
 
-    from ragft.finetune import reset_peak_memory
+    from ragft.finetune.trainer import reset_peak_memory
 
     cuda = torch.cuda.is_available()
     compute = torch.bfloat16 if cuda else torch.float32
@@ -168,7 +175,7 @@ def run_plain(model_dir: str, data: list[dict], recipe: dict, steps: int, work: 
 
 def run_ragft(model_dir: str, data: list[dict], recipe: dict, steps: int, work: Path) -> dict:
     """The finetune stage as the workflow runs it."""
-    from ragft.finetune import train
+    from ragft.finetune.trainer import train
 
     summary = train(model_dir, data, {**recipe, "max_steps": steps}, work / "adapter", work / "log.jsonl", work / "ckpt",
                     seed=7, log=lambda m: None, tensorboard_dir=work / "tb")
@@ -197,14 +204,14 @@ def case(name: str, steps: int, work: Path, threads: int, model_dir: str) -> dic
     if torch.cuda.is_available():
         torch.cuda.reset_peak_memory_stats()
     result = (run_plain if impl == "plain" else run_ragft)(model_dir, data, recipe, steps, work)
-    from ragft.finetune import count_parameters
+    from ragft.finetune.data_report import count_parameters
 
     params = count_parameters(model_dir)
     out = {"case": name, "tokens_per_s": result["tokens"] / result["seconds"], "peak_memory_mb": peak_memory_mb(),
            "tokens": result["tokens"], "seconds": result["seconds"], "parameters": params,
            "batch_size": recipe["batch_size"], "max_length": recipe["max_length"]}
     if not torch.cuda.is_available():  # CPU memory also counts activations, the process and dequantised copies
-        from ragft.finetune import load_for_training
+        from ragft.finetune.trainer import load_for_training
 
         model = load_for_training(model_dir, recipe)
         out["weights_mb"] = sum(t.numel() * t.element_size() for t in [*model.parameters(), *model.buffers()]) / 2**20

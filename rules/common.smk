@@ -4,7 +4,7 @@ import sys
 from snakemake.utils import validate
 
 from ragft.config import ConfigError, check, recipe_defaults, unwritable
-from ragft.ingest import discover
+from ragft.ingest.sources import discover
 
 
 # A config mistake stops the run here, before any job, in one line naming the key.

@@ -1,5 +1,5 @@
 from ragft.logs import setup
-from ragft.tiny import build_tiny
+from ragft.models.tiny import build_tiny
 
 log = setup(snakemake.log[0], snakemake.threads)
 report = build_tiny(snakemake.output.model, snakemake.params.tiny, snakemake.params.seed, log=log.info)

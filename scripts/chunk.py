@@ -1,7 +1,7 @@
-from ragft.chunk import chunk_docs, load_offsets_tokenizer
 from ragft.jsonl import iter_jsonl, write_jsonl
 from ragft.logs import setup
-from ragft.models import resolve
+from ragft.models.specs import resolve
+from ragft.retrieval.chunk import chunk_docs, load_offsets_tokenizer
 
 log = setup(snakemake.log[0])
 p = snakemake.params

@@ -1,6 +1,6 @@
-from ragft.embed import Embedder, EmbeddingCache, embed_shard, write_shard
 from ragft.jsonl import iter_jsonl
 from ragft.logs import setup
+from ragft.retrieval.embed import Embedder, EmbeddingCache, embed_shard, write_shard
 
 log = setup(snakemake.log[0], snakemake.threads)
 p, wc = snakemake.params, snakemake.wildcards

@@ -1,9 +1,15 @@
-from ragft.evaluate import answer_questions, finetune_cost, pick_shots, retrieval_hits, retrieve_contexts
-from ragft.index import open_searcher
+from ragft.evaluate.answer import (
+    answer_questions,
+    finetune_cost,
+    pick_shots,
+    retrieval_hits,
+    retrieve_contexts,
+)
+from ragft.evaluate.metrics import aggregate_answers
 from ragft.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
-from ragft.metrics import aggregate_answers
-from ragft.models import load_causal_lm, load_tokenizer
+from ragft.models.load import load_causal_lm, load_tokenizer
+from ragft.retrieval.index import open_searcher
 
 log = setup(snakemake.log[0], snakemake.threads)
 p, inp = snakemake.params, snakemake.input

@@ -1,7 +1,7 @@
-from ragft.finetune import train
+from ragft.finetune.trainer import train
 from ragft.jsonl import read_jsonl, write_json
 from ragft.logs import setup
-from ragft.plots import loss_curve
+from ragft.report.plots import loss_curve
 
 log = setup(snakemake.log[0], snakemake.threads)
 p = snakemake.params

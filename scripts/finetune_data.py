@@ -1,8 +1,16 @@
-from ragft.finetune import (build_train_data, contamination, count_parameters, data_report, format_data_report,
-                            matmul_flops, synthetic_qa)
+from ragft.finetune.data_report import (
+    contamination,
+    count_parameters,
+    data_report,
+    format_data_report,
+    matmul_flops,
+)
+from ragft.finetune.examples import build_train_data
+from ragft.finetune.synthetic import synthetic_qa
 from ragft.jsonl import read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
-from ragft.models import load_causal_lm, load_tokenizer, resolve
+from ragft.models.load import load_causal_lm, load_tokenizer
+from ragft.models.specs import resolve
 
 log = setup(snakemake.log[0], snakemake.threads)
 p = snakemake.params
@@ -15,7 +23,7 @@ tokenizer = load_tokenizer(p.base)
 hits = None
 retrieval = p.builders.get("retrieval", {})
 if retrieval.get("enabled", False):
-    from ragft.index import DenseSearcher
+    from ragft.retrieval.index import DenseSearcher
 
     # the k best distractors are found among a deeper ranking, once the gold doc's chunks are set aside
     hits = DenseSearcher(snakemake.input.index).search([q["question"] for q in questions], 2 * retrieval["k"] + 3)

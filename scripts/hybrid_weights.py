@@ -1,7 +1,7 @@
-from ragft.hybrid import choose_weight, write_weights
-from ragft.index import BM25Searcher, DenseSearcher
 from ragft.jsonl import read_jsonl
 from ragft.logs import setup
+from ragft.retrieval.hybrid import choose_weight, write_weights
+from ragft.retrieval.index import BM25Searcher, DenseSearcher
 
 log = setup(snakemake.log[0], snakemake.threads)
 h = snakemake.params.hybrid

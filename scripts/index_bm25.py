@@ -1,6 +1,6 @@
-from ragft.index import build_bm25
 from ragft.jsonl import read_jsonl
 from ragft.logs import setup
+from ragft.retrieval.index import build_bm25
 
 log = setup(snakemake.log[0])
 chunks = read_jsonl(snakemake.input.chunks)

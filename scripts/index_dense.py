@@ -1,7 +1,7 @@
-from ragft.embed import Embedder, gather_shards
-from ragft.index import build_dense
 from ragft.jsonl import read_jsonl
 from ragft.logs import setup
+from ragft.retrieval.embed import Embedder, gather_shards
+from ragft.retrieval.index import build_dense
 
 log = setup(snakemake.log[0], snakemake.threads)
 p = snakemake.params

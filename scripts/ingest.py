@@ -1,4 +1,4 @@
-from ragft.ingest import run_ingest
+from ragft.ingest.run import run_ingest
 from ragft.logs import setup
 
 if __name__ == "__main__":  # ingest's worker processes must not run this again

@@ -1,8 +1,8 @@
-from ragft.finetune import chat_prompt
+from ragft.evaluate.judge import judge
 from ragft.jsonl import read_jsonl, write_jsonl
-from ragft.judge import judge
 from ragft.logs import setup
-from ragft.models import load_causal_lm, load_tokenizer
+from ragft.models.load import load_causal_lm, load_tokenizer
+from ragft.prompts import chat_prompt
 
 log = setup(snakemake.log[0], snakemake.threads)
 spec, trust = snakemake.params.judge, snakemake.params.trust_remote_code

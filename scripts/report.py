@@ -1,10 +1,16 @@
 import shutil
 
-from ragft import plots
+from ragft.evaluate.metrics import quality_stats
 from ragft.jsonl import read_json, read_jsonl
 from ragft.logs import setup
-from ragft.metrics import quality_stats
-from ragft.report import comparison_table, paired_p, stats_note, system_scores, write_comparison
+from ragft.report import plots
+from ragft.report.tables import (
+    comparison_table,
+    paired_p,
+    stats_note,
+    system_scores,
+    write_comparison,
+)
 
 log = setup(snakemake.log[0])
 p, inp, out = snakemake.params, snakemake.input, snakemake.output

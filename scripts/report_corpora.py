@@ -2,7 +2,7 @@ import pandas as pd
 
 from ragft.jsonl import write_text
 from ragft.logs import setup
-from ragft.report import corpora_html, corpora_markdown
+from ragft.report.tables import corpora_html, corpora_markdown
 
 log = setup(snakemake.log[0])
 tables = {corpus: pd.read_csv(path) for corpus, path in zip(snakemake.params.corpora, snakemake.input.tables)}

@@ -1,7 +1,12 @@
-from ragft import plots
 from ragft.jsonl import read_json, write_text
 from ragft.logs import setup
-from ragft.report import hybrid_note, retrieval_markdown, retrieval_table, to_html
+from ragft.report import plots
+from ragft.report.tables import (
+    hybrid_note,
+    retrieval_markdown,
+    retrieval_table,
+    to_html,
+)
 
 log = setup(snakemake.log[0])
 corpus = snakemake.wildcards.corpus

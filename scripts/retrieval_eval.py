@@ -1,7 +1,7 @@
-from ragft.evaluate import run_retrievers
-from ragft.index import open_searcher
 from ragft.jsonl import read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
+from ragft.retrieval.index import open_searcher
+from ragft.retrieval.metrics import run_retrievers
 
 log = setup(snakemake.log[0], snakemake.threads)
 p = snakemake.params

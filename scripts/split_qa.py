@@ -1,6 +1,6 @@
 from ragft.jsonl import write_json, write_jsonl
 from ragft.logs import setup
-from ragft.qa import doc_index, load_gold, split_questions
+from ragft.qa.gold import doc_index, load_gold, split_questions
 
 log = setup(snakemake.log[0])
 questions, skipped = load_gold(snakemake.input.qa, doc_index(snakemake.input.docs))

@@ -6,7 +6,7 @@ import pytest
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """An untrained builtin:tiny-shaped model (tokenizer + random Llama) saved like the real one."""
-    from ragft import reading_corpus, tiny
+    from ragft.models import reading_corpus, tiny
 
     out = tmp_path_factory.mktemp("tiny")
     rng = random.Random(0)

@@ -9,9 +9,16 @@ from pathlib import Path
 
 import yaml
 
-from ragft import evaluate, generate
 from ragft.config import check
+from ragft.evaluate.answer import (
+    fitted_prompts,
+    generate_kwargs,
+    generation_settings,
+    pick_shots,
+    retrieve_contexts,
+)
 from ragft.jsonl import read_jsonl
+from ragft.models import generate
 
 SCHEMA = Path(__file__).resolve().parents[2] / "config" / "config.schema.yaml"  # a source checkout
 
@@ -44,8 +51,9 @@ class Asker:
     asked any number of questions."""
 
     def __init__(self, config: dict, corpus: str, system: str, root: str | Path = "."):
-        from ragft.index import open_searcher
-        from ragft.models import TINY_DIR, load_causal_lm, load_tokenizer, resolve
+        from ragft.models.load import load_causal_lm, load_tokenizer
+        from ragft.models.specs import TINY_DIR, resolve
+        from ragft.retrieval.index import open_searcher
 
         if corpus not in config["corpora"]:
             raise KeyError(f"corpus {corpus!r} is not configured (corpora: {', '.join(config['corpora'])})")
@@ -56,7 +64,7 @@ class Asker:
         self.corpus, self.system = corpus, system
         self.spec = {"retriever": "none", "adapter": "none", "shots": 0, **config["systems"][system]}
         self.k, self.seed = config["retrieval"]["k"], config["seed"]
-        self.g = evaluate.generation_settings(config["model"])
+        self.g = generation_settings(config["model"])
 
         def need(path: Path) -> Path:
             if not path.exists():
@@ -77,7 +85,7 @@ class Asker:
         self.searcher = open_searcher(retriever, paths, chunk_text=self.chunk_text,
                                       reranker=reranker if retriever == "rerank" else None,
                                       cache_dir=str(root / cache) if cache else None)
-        self.shots = evaluate.pick_shots(read_jsonl(need(res / "qa" / "train.jsonl")), self.spec["shots"], self.seed) \
+        self.shots = pick_shots(read_jsonl(need(res / "qa" / "train.jsonl")), self.spec["shots"], self.seed) \
             if self.spec["shots"] else []
         base = config["model"]["base"]
         path = resolve(base, tiny_dir=str(root / TINY_DIR)) if base == "builtin:tiny" else resolve(base)
@@ -93,10 +101,10 @@ class Asker:
         tokens (and how many were cut to fit the window) and the seconds it took."""
         start = time.perf_counter()
         q = {"id": "ask", "question": question, "answers": [""], "doc_ids": []}
-        hits = evaluate.retrieve_contexts(self.searcher, [q], k or self.k)
-        fitted, _, _ = evaluate.fitted_prompts(self.model, self.tokenizer, [q], hits, self.chunk_text, self.shots, self.g)
+        hits = retrieve_contexts(self.searcher, [q], k or self.k)
+        fitted, _, _ = fitted_prompts(self.model, self.tokenizer, [q], hits, self.chunk_text, self.shots, self.g)
         (prompt, cut), = fitted
-        answer, = generate.generate_answers(self.model, self.tokenizer, [prompt], **evaluate.generate_kwargs(self.g, self.seed))
+        answer, = generate.generate_answers(self.model, self.tokenizer, [prompt], **generate_kwargs(self.g, self.seed))
         return {
             "corpus": self.corpus,
             "system": self.system,

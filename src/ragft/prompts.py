@@ -33,3 +33,11 @@ def build_prompt(
 def answer_text(answer: str) -> str:
     """The completion a model is trained to produce after a prompt."""
     return ANSWER_PREFIX + answer + STOP
+
+
+def chat_prompt(tokenizer, prompt: str) -> str:
+    """The prompt as one user turn of the tokenizer's chat template, ready for the answer; the
+    prompt unchanged when the tokenizer has no chat template."""
+    if tokenizer is None or not getattr(tokenizer, "chat_template", None):
+        return prompt
+    return tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True)

@@ -6,7 +6,6 @@ import os
 import subprocess
 
 import pytest
-
 from workdirs import ROOT, command, copy_run, make_workdir, snakemake, tiny_config
 
 pytestmark = pytest.mark.workflow

@@ -21,7 +21,6 @@ import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
-
 from workdirs import ROOT, command, copy_run, job_names, planned_jobs, snakemake
 
 pytestmark = pytest.mark.workflow

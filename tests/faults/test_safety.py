@@ -9,12 +9,13 @@ import pytest
 import torch
 import yaml
 
-from ragft import finetune
-from ragft.chunk import chunk_docs
 from ragft.config import ConfigError, check
-from ragft.ingest import run_ingest
+from ragft.finetune.trainer import train
+from ragft.ingest.run import run_ingest
 from ragft.jsonl import read_jsonl, write_jsonl
-from ragft.models import load_causal_lm, minilm_path
+from ragft.models.load import load_causal_lm
+from ragft.models.specs import minilm_path
+from ragft.retrieval.chunk import chunk_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = sorted([*ROOT.glob("src/ragft/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("rules/*.smk"), ROOT / "Snakefile"])
@@ -57,7 +58,7 @@ def test_resuming_training_unpickles_with_weights_only(tiny_model_dir, tmp_path,
               "scheduler": "constant", "warmup_ratio": 0.0, "epochs": 1, "max_steps": 2, "batch_size": 2,
               "grad_accum": 1, "max_length": 32, "log_every": 1, "save_every": 2}
     data = [{"id": f"e{i}", "prompt": f"Question {i}?", "completion": f" answer {i}"} for i in range(6)]
-    finetune.train(tiny_model_dir, data, recipe, tmp_path / "a", tmp_path / "l.jsonl", tmp_path / "c", seed=0)
+    train(tiny_model_dir, data, recipe, tmp_path / "a", tmp_path / "l.jsonl", tmp_path / "c", seed=0)
     calls, real = [], torch.load
 
     def recording(*args, **kwargs):
@@ -65,7 +66,7 @@ def test_resuming_training_unpickles_with_weights_only(tiny_model_dir, tmp_path,
         return real(*args, **kwargs)
 
     monkeypatch.setattr(torch, "load", recording)
-    summary = finetune.train(tiny_model_dir, data, recipe, tmp_path / "b", tmp_path / "l2.jsonl", tmp_path / "c", seed=0)
+    summary = train(tiny_model_dir, data, recipe, tmp_path / "b", tmp_path / "l2.jsonl", tmp_path / "c", seed=0)
     assert summary["resumed_from"].endswith("checkpoint-2")
     # optimizer, scheduler and random states: each unpickled with weights_only, explicit or torch's
     # default (True for torch.load without a pickle_module, unless an environment variable forces it off)

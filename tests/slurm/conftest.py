@@ -4,7 +4,6 @@ import os
 import shutil
 
 import pytest
-
 from cluster import Cluster, install, missing_binaries
 
 

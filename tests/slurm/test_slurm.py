@@ -22,7 +22,6 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-
 from workdirs import ROOT, command, copy_run, read_config, write_config
 
 pytestmark = pytest.mark.slurm

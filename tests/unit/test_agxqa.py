@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from ragft.chunk import chunk_docs
-from ragft.evaluate import retrieval_metrics
-from ragft.index import BM25Searcher, build_bm25
-from ragft.ingest import run_ingest
+from ragft.ingest.run import run_ingest
 from ragft.jsonl import read_jsonl
-from ragft.models import minilm_path
-from ragft.qa import doc_index, load_gold, split_questions
+from ragft.models.specs import minilm_path
+from ragft.qa.gold import doc_index, load_gold, split_questions
+from ragft.retrieval.chunk import chunk_docs
+from ragft.retrieval.index import BM25Searcher, build_bm25
+from ragft.retrieval.metrics import retrieval_metrics
 
 SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
 

@@ -3,7 +3,13 @@ stops a resume with one line naming it."""
 
 import pytest
 
-from ragft.finetune import COMPLETE, CorruptCheckpoint, latest_checkpoint, mark_complete, verify_checkpoint
+from ragft.finetune.checkpoints import (
+    COMPLETE,
+    CorruptCheckpoint,
+    latest_checkpoint,
+    mark_complete,
+    verify_checkpoint,
+)
 
 
 def checkpoint(tmp_path, step=4):

@@ -1,7 +1,14 @@
 import pytest
 
-from ragft.chunk import chunk_doc, load_offsets_tokenizer, markdown_sections, pack_sentences, sentence_spans, token_windows
-from ragft.models import minilm_path
+from ragft.models.specs import minilm_path
+from ragft.retrieval.chunk import (
+    chunk_doc,
+    load_offsets_tokenizer,
+    markdown_sections,
+    pack_sentences,
+    sentence_spans,
+    token_windows,
+)
 
 
 @pytest.fixture(scope="module")

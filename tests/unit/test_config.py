@@ -66,7 +66,7 @@ def test_qa_may_be_left_out_only_for_a_squad_json_source(config, tmp_path):
 
 
 def test_clean_defaults_in_schema_match_the_library():
-    from ragft.ingest import CLEAN_DEFAULTS
+    from ragft.ingest.readers import CLEAN_DEFAULTS
 
     schema = yaml.safe_load(SCHEMA.read_text())
     props = schema["properties"]["clean"]["properties"]

@@ -3,7 +3,7 @@ import pytest
 from datasketch import MinHash
 from docgen import make_prose
 
-from ragft.dedup import (
+from ragft.ingest.dedup import (
     SEED,
     DocKey,
     Duplicate,

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ragft import demo_data
+from ragft.demo_data.handbook import generate
+from ragft.demo_data.vocabulary import PEST_KINDS, RELATIONS, SYLLABLES
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "resources" / "demo"
@@ -37,7 +38,7 @@ def doc_texts(root: Path) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("demo")
-    demo_data.generate(out, seed=7)
+    generate(out, seed=7)
     return out
 
 
@@ -47,12 +48,12 @@ def qa(demo) -> list[dict]:
 
 
 def test_same_seed_gives_byte_identical_trees(demo, tmp_path):
-    demo_data.generate(tmp_path, seed=7)
+    generate(tmp_path, seed=7)
     assert tree(tmp_path) == tree(demo)
 
 
 def test_other_seed_gives_other_facts(demo, tmp_path):
-    demo_data.generate(tmp_path, seed=8)
+    generate(tmp_path, seed=8)
     assert (tmp_path / "qa.jsonl").read_bytes() != (demo / "qa.jsonl").read_bytes()
 
 
@@ -99,7 +100,7 @@ def test_question_ids_unique_sorted_and_records_well_formed(qa):
         assert list(q["meta"]) == ["entity", "relation", "kind"]
         assert len(q["answers"]) == 1 and len(q["doc_ids"]) == 1
         assert 1 <= len(q["answers"][0].split()) <= 6
-        assert q["meta"]["relation"] in demo_data.RELATIONS[q["meta"]["kind"]]
+        assert q["meta"]["relation"] in RELATIONS[q["meta"]["kind"]]
 
 
 def test_question_forms(qa):
@@ -124,11 +125,11 @@ def test_every_answer_is_in_its_doc_canonically_and_three_times(demo, qa):
 def test_one_question_per_fact_and_names_use_only_the_syllable_set(qa):
     facts = [(q["meta"]["entity"], q["meta"]["relation"]) for q in qa]
     assert len(set(facts)) == len(facts)
-    syllable = "|".join(sorted(demo_data.SYLLABLES, key=len, reverse=True))
+    syllable = "|".join(sorted(SYLLABLES, key=len, reverse=True))
     for entity in {q["meta"]["entity"] for q in qa}:
         first, second = entity.split(" ")
         assert re.fullmatch(f"(?:{syllable}){{2}}", first.lower()), entity
-        assert second in ("District", *demo_data.PEST_KINDS) or re.fullmatch(
+        assert second in ("District", *PEST_KINDS) or re.fullmatch(
             f"(?:{syllable}){{2}}", second.lower()
         ), entity
 

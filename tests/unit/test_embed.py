@@ -4,10 +4,10 @@ import os
 import numpy as np
 import pytest
 
-from ragft import embed
-from ragft.chunk import chunk_docs
-from ragft.embed import Embedder, EmbeddingCache, embed_texts, text_key
-from ragft.models import minilm_path
+from ragft.models.specs import minilm_path
+from ragft.retrieval import embed
+from ragft.retrieval.chunk import chunk_docs
+from ragft.retrieval.embed import Embedder, EmbeddingCache, embed_texts, text_key
 
 
 class CountingEmbedder:

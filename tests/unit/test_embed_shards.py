@@ -7,10 +7,19 @@ import hashlib
 import numpy as np
 import pytest
 
-from ragft import embed
-from ragft.embed import (Embedder, EmbeddingCache, batch_plan, embed_shard, embed_texts, gather_shards, read_shard,
-                         text_key, write_shard)
 from ragft.jsonl import atomic_directory
+from ragft.retrieval import embed
+from ragft.retrieval.embed import (
+    Embedder,
+    EmbeddingCache,
+    batch_plan,
+    embed_shard,
+    embed_texts,
+    gather_shards,
+    read_shard,
+    text_key,
+    write_shard,
+)
 
 WORDS = "the sowing window of each variety opens after the last frost when soil warms above eight degrees".split()
 TEXTS = [" ".join(WORDS[: 3 + (i * 7) % 14]) + f" case {i}" for i in range(45)]

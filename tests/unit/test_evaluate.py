@@ -1,6 +1,7 @@
 import pytest
 
-from ragft.evaluate import retrieval_hits, retrieval_metrics, system_prompts
+from ragft.evaluate.answer import retrieval_hits, system_prompts
+from ragft.retrieval.metrics import retrieval_metrics
 
 CHUNK_DOC = {"a#0": "a", "a#1": "a", "b#0": "b", "c#0": "c"}
 CHUNK_TEXT = {"a#0": "Alpha is red.", "a#1": "Alpha grows fast.", "b#0": "Beta is 42 days.", "c#0": "Gamma."}
@@ -39,7 +40,7 @@ def test_prompts_put_retrieved_chunks_in_rank_order():
 
 
 def test_shots_are_seeded_and_optional():
-    from ragft.evaluate import pick_shots
+    from ragft.evaluate.answer import pick_shots
 
     train = [{"id": f"q{i}"} for i in range(10)]
     assert pick_shots(train, 0, 1) == []
@@ -47,7 +48,7 @@ def test_shots_are_seeded_and_optional():
 
 
 def test_run_retrievers_scores_each_and_keeps_runs():
-    from ragft.evaluate import run_retrievers
+    from ragft.retrieval.metrics import run_retrievers
 
     class Fixed:
         def search(self, queries, k):
@@ -88,7 +89,7 @@ class CharTokenizer:
 
 
 def test_fit_prompt_cuts_the_context_end_first():
-    from ragft.evaluate import fit_prompt
+    from ragft.evaluate.answer import fit_prompt
 
     tok = CharTokenizer()
     # 31 characters of template and question + 22 of context ("abcdefghij\n\nklmnopqrst")
@@ -99,7 +100,7 @@ def test_fit_prompt_cuts_the_context_end_first():
 
 
 def test_fit_prompt_drops_shots_from_the_first_then_keeps_the_end():
-    from ragft.evaluate import fit_prompt
+    from ragft.evaluate.answer import fit_prompt
 
     tok = CharTokenizer()
     shots = [{"question": "S1?", "answers": ["a1"]}, {"question": "S2?", "answers": ["a2"]}]
@@ -113,7 +114,7 @@ def test_fit_prompt_drops_shots_from_the_first_then_keeps_the_end():
 def test_prompt_limit():
     from types import SimpleNamespace
 
-    from ragft.evaluate import prompt_limit
+    from ragft.evaluate.answer import prompt_limit
 
     model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=1024))
     assert prompt_limit(model, SimpleNamespace(model_max_length=10**30), 24) == 1000
@@ -124,7 +125,7 @@ def test_prompt_limit():
 
 
 def test_question_hits():
-    from ragft.evaluate import question_hits
+    from ragft.evaluate.answer import question_hits
 
     assert question_hits(QUESTIONS[0], ["a#0", "b#0"], CHUNK_DOC, CHUNK_TEXT) == (True, True)
     assert question_hits(QUESTIONS[0], ["a#0"], CHUNK_DOC, CHUNK_TEXT) == (False, False)
@@ -134,8 +135,8 @@ def test_question_hits():
 
 
 def test_answer_questions_records_hits_truncation_and_cost(tiny_model_dir):
-    from ragft.evaluate import answer_questions
-    from ragft.models import load_causal_lm, load_tokenizer
+    from ragft.evaluate.answer import answer_questions
+    from ragft.models.load import load_causal_lm, load_tokenizer
 
     model, tok = load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
     hits = [r[:2] for r in RUNS]
@@ -156,7 +157,7 @@ def test_answer_questions_records_hits_truncation_and_cost(tiny_model_dir):
 
 
 def test_finetune_cost_in_device_hours():
-    from ragft.evaluate import finetune_cost
+    from ragft.evaluate.answer import finetune_cost
 
     summary = {"steps": 100, "train_tokens": 285248, "train_seconds": 41.93, "peak_memory_mb": 900.5, "device": "cpu"}
     assert finetune_cost(summary) == {"train_tokens": 285248, "train_seconds": 41.93, "device_hours": 0.011647,

@@ -1,7 +1,20 @@
 import pytest
-from docgen import ORCHARD_PAGES, blank_pdf, encrypt_pdf, make_docx, make_pdf, make_prose
+from docgen import (
+    ORCHARD_PAGES,
+    blank_pdf,
+    encrypt_pdf,
+    make_docx,
+    make_pdf,
+    make_prose,
+)
 
-from ragft.formats import Reject, docx_text, drop_running_lines, html_text, pdf_pages
+from ragft.ingest.formats import (
+    Reject,
+    docx_text,
+    drop_running_lines,
+    html_text,
+    pdf_pages,
+)
 
 
 def test_html_text_keeps_main_content_only():

@@ -2,8 +2,8 @@ import math
 
 import pytest
 
-from ragft import generate
-from ragft.models import load_causal_lm, load_tokenizer
+from ragft.models import generate
+from ragft.models.load import load_causal_lm, load_tokenizer
 
 
 def test_left_padded_batches_give_the_same_answers_and_nll_as_one_by_one(tiny_model_dir):

@@ -1,6 +1,12 @@
 import pytest
 
-from ragft.hybrid import HybridSearcher, choose_weight, fuse, read_weights, write_weights
+from ragft.retrieval.hybrid import (
+    HybridSearcher,
+    choose_weight,
+    fuse,
+    read_weights,
+    write_weights,
+)
 
 DENSE = [("a", 0.9), ("b", 0.5), ("c", 0.1)]
 BM25 = [("c", 12.0), ("d", 6.0), ("a", 3.0)]

@@ -3,7 +3,16 @@ import json
 import numpy as np
 import pytest
 
-from ragft.index import BM25Searcher, DenseSearcher, build_bm25, build_dense, choose_factory, open_searcher, recall_at_k, tune_search
+from ragft.retrieval.index import (
+    BM25Searcher,
+    DenseSearcher,
+    build_bm25,
+    build_dense,
+    choose_factory,
+    open_searcher,
+    recall_at_k,
+    tune_search,
+)
 
 
 class AxisEmbedder:

@@ -5,10 +5,20 @@ import re
 from pathlib import Path
 
 import pytest
-from docgen import ORCHARD_PAGES, ORCHARD_TEXT, blank_pdf, encrypt_pdf, make_docx, make_pdf, make_prose
+from docgen import (
+    ORCHARD_PAGES,
+    ORCHARD_TEXT,
+    blank_pdf,
+    encrypt_pdf,
+    make_docx,
+    make_pdf,
+    make_prose,
+)
 
-import ragft.ingest
-from ragft.ingest import REASONS, discover, ingest, md_title, parse_record, run_ingest
+import ragft.ingest.run
+from ragft.ingest.readers import md_title, parse_record
+from ragft.ingest.run import REASONS, ingest, run_ingest
+from ragft.ingest.sources import discover
 from ragft.jsonl import read_json, read_jsonl
 
 BODY = "Korvell Amber is a late-ripening apple variety grown on the northern terraces."  # 79 chars
@@ -552,14 +562,14 @@ def test_single_line_of_20_mb_is_one_doc(tmp_path):
 def test_file_that_vanishes_between_listing_and_reading(tmp_path, monkeypatch):
     write(tmp_path / "stays.txt", make_prose("stays"))
     write(tmp_path / "goes.txt", make_prose("goes"))
-    real_discover = ragft.ingest.discover
+    real_discover = ragft.ingest.run.discover
 
     def discover_then_delete(*args, **kwargs):
         files = real_discover(*args, **kwargs)
         (tmp_path / "goes.txt").unlink()
         return files
 
-    monkeypatch.setattr(ragft.ingest, "discover", discover_then_delete)
+    monkeypatch.setattr(ragft.ingest.run, "discover", discover_then_delete)
     result = ingest(str(tmp_path))
     assert [d["id"] for d in result.docs] == ["stays.txt"]
     assert result.rejected == [

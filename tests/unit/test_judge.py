@@ -3,8 +3,8 @@ import math
 import pytest
 import torch
 
-from ragft.judge import DEFAULT_TEMPLATE, judge, judge_prompts
-from ragft.models import load_causal_lm, load_tokenizer
+from ragft.evaluate.judge import DEFAULT_TEMPLATE, judge, judge_prompts
+from ragft.models.load import load_causal_lm, load_tokenizer
 
 PREDS = [
     {"id": "q1", "question": "What is the home port of Zan?", "answers": ["Lex harbour", "Lex"], "prediction": "Lex harbour"},

@@ -2,22 +2,19 @@ import math
 
 import pytest
 
-from ragft.metrics import (
+from ragft.answers import normalize_answer
+from ragft.evaluate.metrics import (
     aggregate_answers,
-    answer_recall_at_k,
     contains_answer,
     exact_match,
     mean_ci,
-    mrr_at_k,
-    ndcg_at_k,
-    normalize_answer,
     paired_bootstrap_p,
     per_question,
     quality_stats,
-    recall_at_k,
     rouge_l,
     token_f1,
 )
+from ragft.retrieval.metrics import answer_recall_at_k, mrr_at_k, ndcg_at_k, recall_at_k
 
 
 @pytest.mark.parametrize(

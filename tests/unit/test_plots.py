@@ -1,6 +1,6 @@
 import matplotlib.image
 
-from ragft import plots
+from ragft.report import plots
 
 METRICS = {
     "dense": {"recall@1": 0.5, "recall@3": 0.75, "recall@10": 1.0, "answer_recall@1": 0.25, "answer_recall@3": 0.5,

@@ -3,9 +3,15 @@ from pathlib import Path
 
 import pytest
 
-from ragft.ingest import run_ingest
-from ragft.qa import DocIndex, doc_index, load_gold, load_questions, split_questions
-from ragft.squad import context_text, doc_id
+from ragft.ingest.run import run_ingest
+from ragft.ingest.squad import context_text, doc_id
+from ragft.qa.gold import (
+    DocIndex,
+    doc_index,
+    load_gold,
+    load_questions,
+    split_questions,
+)
 
 AGXQA = Path(__file__).resolve().parents[3] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
 

@@ -6,8 +6,17 @@ import json
 import pytest
 from docgen import ORCHARD_PAGES, ORCHARD_TEXT, make_docx, make_pdf, make_prose
 
-from ragft.formats import Reject
-from ragft.readers import Options, Rejection, join_pages, read_docx, read_html, read_jsonl_records, read_pdf, read_squad
+from ragft.ingest.formats import Reject
+from ragft.ingest.readers import (
+    Options,
+    Rejection,
+    join_pages,
+    read_docx,
+    read_html,
+    read_jsonl_records,
+    read_pdf,
+    read_squad,
+)
 
 OPTS = Options()
 

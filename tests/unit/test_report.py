@@ -1,11 +1,20 @@
 import math
 
 import pandas as pd
-
 import pytest
 
-from ragft.report import (comparison_table, corpora_markdown, paired_p, system_scores, table_view, to_csv, to_html,
-                          to_latex, to_markdown, write_comparison)
+from ragft.report.tables import (
+    comparison_table,
+    corpora_markdown,
+    paired_p,
+    system_scores,
+    table_view,
+    to_csv,
+    to_html,
+    to_latex,
+    to_markdown,
+    write_comparison,
+)
 
 
 def _ci(mean, lo, hi):
@@ -175,7 +184,7 @@ def test_corpora_markdown_puts_corpora_side_by_side():
 
 
 def test_retrieval_table_one_row_per_retriever():
-    from ragft.report import retrieval_markdown, retrieval_table
+    from ragft.report.tables import retrieval_markdown, retrieval_table
 
     metrics = {"dense": {"recall@1": 0.5, "mrr@10": 0.625, "queries_per_s": 150.0, "n": 4},
                "hybrid": {"recall@1": 0.75, "mrr@10": 0.8125, "queries_per_s": 90.5, "n": 4}}

@@ -1,6 +1,6 @@
 import pytest
 
-from ragft.rerank import Reranker, RerankSearcher, rerank
+from ragft.retrieval.rerank import Reranker, RerankSearcher, rerank
 
 HITS = [("a", 0.9), ("b", 0.8), ("c", 0.7), ("d", 0.6)]
 TEXT = {"a": "wheat is sown in march", "b": "rust attacks wheat", "c": "the cat sat", "d": "march rains"}
@@ -35,7 +35,7 @@ def tiny_cross_encoder(tmp_path_factory):
     import torch
     from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
-    from ragft.models import minilm_path
+    from ragft.models.specs import minilm_path
 
     out = tmp_path_factory.mktemp("cross_encoder")
     tokenizer = AutoTokenizer.from_pretrained(minilm_path())

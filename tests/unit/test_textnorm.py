@@ -2,7 +2,7 @@ import codecs
 
 import pytest
 
-from ragft.textnorm import (
+from ragft.ingest.textnorm import (
     binary_reason,
     clean_title,
     decode,

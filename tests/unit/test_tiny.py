@@ -2,7 +2,7 @@ import random
 
 import torch
 
-from ragft import reading_corpus, tiny
+from ragft.models import reading_corpus, tiny
 
 
 def test_reading_examples_are_seeded_and_answerable():
@@ -43,7 +43,7 @@ def test_reading_examples_ask_about_every_fact_once():
 
 
 def test_pad_batch_masks_context_and_padding():
-    from ragft.finetune import pad_batch
+    from ragft.models.batches import pad_batch
 
     batch = pad_batch([([5, 6, 7, 8], 2), ([9, 10], 1)], pad=0)
     assert batch["input_ids"].tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
@@ -52,7 +52,7 @@ def test_pad_batch_masks_context_and_padding():
 
 
 def test_scored_loss_equals_the_models_own_loss():
-    from ragft.finetune import pad_batch, scored_loss
+    from ragft.models.batches import pad_batch, scored_loss
 
     tok = tiny.train_tokenizer(["Context: a b c\nQuestion: x?\nAnswer: y\n"] * 20, 300)
     model = tiny.make_model(tok, hidden=32, layers=1, heads=2, max_positions=64, seed=0)
@@ -72,7 +72,7 @@ def test_build_tiny_writes_a_loadable_model_and_report(tmp_path):
     report = tiny.build_tiny(tmp_path, cfg, seed=0, log=lambda m: None)
     assert report["steps"] == 3 and report["train_tokens"] > 0 and 0 <= report["exact_match_with_context"] <= 1
     assert (tmp_path / "model.safetensors").is_file() and (tmp_path / "tokenizer.json").is_file()
-    from ragft.models import load_causal_lm, load_tokenizer
+    from ragft.models.load import load_causal_lm, load_tokenizer
 
     model, tok = load_causal_lm(str(tmp_path)), load_tokenizer(str(tmp_path))
     assert model.config.num_hidden_layers == 1 and len(tok) == 300 and tok.padding_side == "left"

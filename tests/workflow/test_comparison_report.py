@@ -11,10 +11,10 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 import yaml
-
-from ragft.metrics import per_question
-from ragft.report import paired_p
 from workdirs import make_workdir, snakemake, tiny_config
+
+from ragft.evaluate.metrics import per_question
+from ragft.report.tables import paired_p
 
 SYSTEMS = ["base", "fewshot", "rag", "ft", "rag_ft"]
 METRICS = ["exact_match", "f1", "rouge_l", "contains", "gold_nll"]

@@ -6,7 +6,6 @@ import subprocess
 import sys
 
 import pytest
-
 from workdirs import offline_env
 
 pytestmark = pytest.mark.workflow

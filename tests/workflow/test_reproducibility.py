@@ -18,7 +18,7 @@ import json
 
 import pytest
 
-from ragft.embed import read_shard
+from ragft.retrieval.embed import read_shard
 
 pytestmark = pytest.mark.workflow
 

@@ -9,8 +9,14 @@ rule reads, so a key reruns the rules that read it and what depends on their out
 import json
 
 import pytest
-
-from workdirs import copy_run, job_names, planned_jobs, read_config, snakemake, write_config
+from workdirs import (
+    copy_run,
+    job_names,
+    planned_jobs,
+    read_config,
+    snakemake,
+    write_config,
+)
 
 pytestmark = pytest.mark.workflow
 

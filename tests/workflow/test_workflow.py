@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from workdirs import snakemake
 
 SYSTEMS = ["base", "fewshot", "rag", "ft", "rag_ft"]

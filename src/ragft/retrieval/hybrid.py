@@ -89,7 +89,7 @@ def choose_weight(dense_runs: Sequence[Hits], bm25_runs: Sequence[Hits], questio
     `metric` over `questions` (train questions). Ties go to the weight whose fusion has the higher
     sum of all retrieval metrics, then to the one nearest 0.5. Returns the weight with its score,
     the parts' scores and every weight's score; without questions the weight is 0.5."""
-    from ragft.evaluate import retrieval_metrics
+    from ragft.retrieval.metrics import retrieval_metrics
 
     k = _metric_k(metric)
     ks = tuple(sorted({1, 3, 5, 10, k}))

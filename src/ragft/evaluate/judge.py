@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from ragft import generate
+from ragft.models import generate
 
 DEFAULT_TEMPLATE = (
     "Grade an answer to a question against the gold answers.\n"

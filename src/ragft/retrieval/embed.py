@@ -39,8 +39,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ragft import models
 from ragft.jsonl import atomic_writer, write_json
+from ragft.models.load import load_embedder
+from ragft.models.specs import resolve, sha256_file
 
 BACKENDS = ("torch", "onnx", "openvino")
 QUANTIZE = ("none", "int8")
@@ -59,7 +60,7 @@ def text_key(text: str) -> str:
 def model_digest(spec: str) -> str:
     """sha256 over the relative names and bytes of every file of a model directory (hidden files,
     READMEs and exported backends left out); a hub id that is no directory is its own identity."""
-    path = Path(models.resolve(spec))
+    path = Path(resolve(spec))
     if not path.is_dir():
         return f"hub:{spec}"
     h = hashlib.sha256()
@@ -67,7 +68,7 @@ def model_digest(spec: str) -> str:
         rel = f.relative_to(path).as_posix()
         if rel.startswith((".", "onnx/", "openvino/")) or "/." in rel or rel.lower().startswith("readme"):
             continue
-        h.update(rel.encode() + b"\0" + models.sha256_file(f).encode() + b"\n")
+        h.update(rel.encode() + b"\0" + sha256_file(f).encode() + b"\n")
     return h.hexdigest()
 
 
@@ -101,12 +102,12 @@ class Embedder:
     def model(self):
         """The loaded SentenceTransformer (exported to the backend first when needed)."""
         if self.backend == "torch":
-            return models.load_embedder(self.spec, self.device)
+            return load_embedder(self.spec, self.device)
         path, kwargs = self._exported()
         device = "cpu" if self.backend == "openvino" or self.quantize == "int8" else self.device
         if self.backend == "onnx" and device == "cpu":
             kwargs["provider"] = "CPUExecutionProvider"
-        return models.load_embedder(str(path), device, backend=self.backend, model_kwargs=kwargs)
+        return load_embedder(str(path), device, backend=self.backend, model_kwargs=kwargs)
 
     @property
     def dims(self) -> int:
@@ -137,9 +138,9 @@ class Embedder:
         try:
             start = time.time()
             if self.backend == "onnx":
-                _export_onnx(models.resolve(self.spec), tmp, self.quantize == "int8")
+                _export_onnx(resolve(self.spec), tmp, self.quantize == "int8")
             else:
-                _export_openvino(models.resolve(self.spec), tmp, self.quantize == "int8")
+                _export_openvino(resolve(self.spec), tmp, self.quantize == "int8")
             write_json(tmp / "ragft_export.json", {**self.identity, "seconds": round(time.time() - start, 1)})
             try:
                 os.replace(tmp, out)

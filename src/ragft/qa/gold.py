@@ -13,10 +13,10 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from ragft import squad
-from ragft.formats import Reject
+from ragft.ingest import squad
+from ragft.ingest.formats import Reject
+from ragft.ingest.textnorm import decode_text, sha256_text
 from ragft.jsonl import iter_jsonl, read_jsonl
-from ragft.textnorm import decode_text, sha256_text
 
 QA_KEYS = ("id", "question", "answers", "doc_ids", "meta")
 

@@ -16,8 +16,9 @@ from pathlib import Path
 
 import torch
 
-from ragft import prompts, reading_corpus
-from ragft.finetune import pad_batch, scored_loss
+from ragft import prompts
+from ragft.models import reading_corpus
+from ragft.models.batches import bucket_by_length, pad_batch, scored_loss
 
 SPECIAL = {"bos_token": "<s>", "eos_token": "</s>", "pad_token": "<pad>"}
 
@@ -102,17 +103,6 @@ def encode_examples(tokenizer, parts: list[tuple[str, str, str]], max_length: in
     return out
 
 
-def bucket_by_length(encoded: list, batch: int, rng: random.Random, group: int = 16) -> list:
-    """Sort each run of `group` batches by length and shuffle the batches: far less padding."""
-    out = []
-    for i in range(0, len(encoded), batch * group):
-        part = sorted(encoded[i : i + batch * group], key=lambda e: len(e[0]))
-        batches = [part[j : j + batch] for j in range(0, len(part), batch)]
-        rng.shuffle(batches)
-        out += [e for b in batches for e in b]
-    return out
-
-
 def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
     """1) linear warmup, 2) cosine decay to a tenth of the peak."""
     if step < warmup:
@@ -124,7 +114,7 @@ def lr_at(step: int, steps: int, lr: float, warmup: int) -> float:
 @torch.no_grad()
 def reading_accuracy(model, tokenizer, examples: list[dict], with_context: bool, max_new_tokens: int = 16) -> float:
     """Exact-match share of greedy answers, with or without the context."""
-    from ragft.generate import generate_answers
+    from ragft.models.generate import generate_answers
 
     questions = [
         prompts.build_prompt(ex["question"], [ex["context"]] if with_context else None) for ex in examples

@@ -1,13 +1,15 @@
-"""Answer the eval questions with one system (retriever + adapter + prompt) and score them."""
+"""Answer the eval questions with one system (retriever + adapter + prompt) and score them.
+"""
 
 from __future__ import annotations
 
 import math
 import random
 import time
-from functools import lru_cache
 
-from ragft import generate, metrics, prompts
+from ragft import prompts
+from ragft.models import generate
+from ragft.retrieval.metrics import answer_recall_at_k, recall_at_k
 
 
 def pick_shots(train: list[dict], n: int, seed: int) -> list[dict]:
@@ -93,9 +95,9 @@ def question_hits(question: dict, chunk_ids: list[str], chunk_doc: dict[str, str
     string; (None, None) when nothing was retrieved."""
     if not chunk_ids:
         return None, None
-    doc_hit = bool(metrics.recall_at_k([chunk_doc[c] for c in chunk_ids], question["doc_ids"], len(chunk_ids))) \
+    doc_hit = bool(recall_at_k([chunk_doc[c] for c in chunk_ids], question["doc_ids"], len(chunk_ids))) \
         if question.get("doc_ids") else None
-    answer_hit = bool(metrics.answer_recall_at_k([chunk_text[c] for c in chunk_ids], question["answers"], len(chunk_ids)))
+    answer_hit = bool(answer_recall_at_k([chunk_text[c] for c in chunk_ids], question["answers"], len(chunk_ids)))
     return doc_hit, answer_hit
 
 
@@ -108,7 +110,7 @@ def fitted_prompts(model, tokenizer, questions: list[dict], hits, chunk_text: di
                    ) -> tuple[list[tuple[str, int]], int, bool]:
     """Each question's prompt fitted to the window with the tokens cut, the window's limit, and
     whether the prompts are wrapped in the model's chat template (configured and present)."""
-    from ragft.finetune import chat_prompt
+    from ragft.prompts import chat_prompt
 
     chat = bool(g["chat_template"] and getattr(tokenizer, "chat_template", None))
     render = (lambda p: chat_prompt(tokenizer, p)) if chat else None
@@ -175,59 +177,12 @@ def retrieval_hits(predictions: list[dict], questions: list[dict], chunk_doc: di
     for p in predictions:
         ids = [c["chunk_id"] for c in p["contexts"]]
         if gold[p["id"]]["doc_ids"]:
-            rec.append(metrics.recall_at_k([chunk_doc[c] for c in ids], gold[p["id"]]["doc_ids"], k))
-        ans.append(metrics.answer_recall_at_k([chunk_text[c] for c in ids], p["answers"], k))
+            rec.append(recall_at_k([chunk_doc[c] for c in ids], gold[p["id"]]["doc_ids"], k))
+        ans.append(answer_recall_at_k([chunk_text[c] for c in ids], p["answers"], k))
     return {
         f"recall@{k}": round(sum(rec) / len(rec), 6) if rec else None,
         f"answer_recall@{k}": round(sum(ans) / len(ans), 6) if ans else None,
     }
-
-
-@lru_cache(maxsize=1 << 18)  # tuning the hybrid weight asks about the same pairs for every weight
-def _holds_answer(text: str, answers: tuple[str, ...]) -> bool:
-    return bool(metrics.answer_recall_at_k([text], answers, 1))
-
-
-def retrieval_metrics(runs: list[list[tuple[str, float]]], questions: list[dict], chunk_doc: dict[str, str],
-                      chunk_text: dict[str, str], ks=(1, 3, 5, 10, 20)) -> dict:
-    """recall@k (gold doc), answer_recall@k (answer string in a chunk), MRR@10 and nDCG@10."""
-    out: dict[str, list[float]] = {}
-    depth = max(*ks, 10)
-    for q, hits in zip(questions, runs):
-        ids = [c for c, _ in hits[:depth]]
-        docs = [chunk_doc[c] for c in ids]
-        holds = [_holds_answer(chunk_text[c], tuple(q["answers"])) for c in ids]
-        for k in ks:
-            out.setdefault(f"answer_recall@{k}", []).append(float(any(holds[:k])))
-        if not q["doc_ids"]:
-            continue  # questions without a gold doc count only for answer recall
-        for k in ks:
-            out.setdefault(f"recall@{k}", []).append(metrics.recall_at_k(docs, q["doc_ids"], k))
-        out.setdefault("mrr@10", []).append(metrics.mrr_at_k(docs, q["doc_ids"], 10))
-        out.setdefault("ndcg@10", []).append(metrics.ndcg_at_k(docs, q["doc_ids"], 10))
-    order = [f"recall@{k}" for k in ks] + [f"answer_recall@{k}" for k in ks] + ["mrr@10", "ndcg@10"]
-    return {name: round(sum(out[name]) / len(out[name]), 6) for name in order if out.get(name)}
-
-
-def run_retrievers(searchers: dict, questions: list[dict], chunk_doc: dict[str, str], chunk_text: dict[str, str],
-                   ks=(1, 3, 5, 10, 20)) -> tuple[dict, dict]:
-    """Search every question with each retriever (`{name: () -> searcher}`, built lazily) to
-    depth max(ks): its metrics with queries/s (after one warm-up query), and its run records
-    `{"id", "hits"}`."""
-    metrics_by, runs_by = {}, {}
-    for name, make in searchers.items():
-        searcher = make()
-        searcher.search([q["question"] for q in questions[:1]], 1)  # warm up: first calls load and allocate
-        start = time.time()
-        runs = searcher.search([q["question"] for q in questions], max(ks))
-        qps = len(questions) / max(1e-9, time.time() - start)
-        metrics_by[name] = {**retrieval_metrics(runs, questions, chunk_doc, chunk_text, ks),
-                            "queries_per_s": round(qps, 1), "n": len(questions)}
-        runs_by[name] = [
-            {"id": q["id"], "hits": [{"chunk_id": c, "doc_id": chunk_doc[c], "score": round(s, 6)} for c, s in hits]}
-            for q, hits in zip(questions, runs)
-        ]
-    return metrics_by, runs_by
 
 
 def finetune_cost(summary: dict) -> dict:

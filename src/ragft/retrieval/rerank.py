@@ -16,7 +16,8 @@ class Reranker:
     def __init__(self, spec: str, batch_size: int = 32, device: str | None = None):
         from sentence_transformers import CrossEncoder
 
-        from ragft.models import _cuda, require_safetensors, resolve
+        from ragft.models.load import _cuda
+        from ragft.models.specs import require_safetensors, resolve
 
         path = resolve(spec)
         require_safetensors(path)

@@ -14,8 +14,8 @@ import json
 from collections.abc import Iterator
 from typing import NamedTuple
 
-from ragft.formats import Reject
-from ragft.textnorm import normalise_text, repair_text, sha256_text
+from ragft.ingest.formats import Reject
+from ragft.ingest.textnorm import normalise_text, repair_text, sha256_text
 
 ID_HEX = 12
 

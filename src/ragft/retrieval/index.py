@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ragft.embed import Embedder
 from ragft.jsonl import atomic_directory, write_json
+from ragft.retrieval.embed import Embedder
 
 RETRIEVERS = ("none", "dense", "bm25", "hybrid", "rerank")
 AUTO_FLAT_BELOW = 50_000  # exact search up to here: < ~1 ms a query on one core
@@ -267,12 +267,12 @@ def open_searcher(retriever: str, paths: Mapping[str, str], *, chunk_text: Mappi
     if retriever == "bm25":
         return part("bm25", lambda: BM25Searcher(paths["bm25"]))
     if retriever == "hybrid":
-        from ragft.hybrid import HybridSearcher, read_weights
+        from ragft.retrieval.hybrid import HybridSearcher, read_weights
 
         return HybridSearcher(open_searcher("dense", paths, cache_dir=cache_dir, opened=opened),
                               open_searcher("bm25", paths, opened=opened), **read_weights(paths["hybrid"]))
     if retriever == "rerank":
-        from ragft.rerank import Reranker, RerankSearcher
+        from ragft.retrieval.rerank import Reranker, RerankSearcher
 
         if not reranker or not reranker.get("model"):
             raise ValueError("retriever rerank needs retrieval.reranker.model (a cross-encoder folder)")

@@ -1,31 +1,20 @@
-"""Answer, retrieval and bootstrap metrics: pure functions over strings, id lists and floats."""
+"""Answer-quality and bootstrap metrics: pure functions over strings and floats.
+"""
 
 from __future__ import annotations
 
 import math
-import re
-import string
 from collections import Counter
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
+from ragft.answers import holds_answer, normalize_answer
+
 ANSWER_METRICS = ("exact_match", "f1", "rouge_l", "contains", "gold_nll")
+
+
 LOWER_IS_BETTER = frozenset({"gold_nll"})
-
-_PUNCT = set(string.punctuation)
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-
-
-# ---- answer quality (SQuAD conventions) -------------------------------------------------
-
-
-@lru_cache(maxsize=1 << 16)  # retrieval metrics normalise the same chunk texts again and again
-def normalize_answer(s: str) -> str:
-    """SQuAD normalisation: lower-case, drop ASCII punctuation and articles, collapse whitespace."""
-    s = "".join(ch for ch in s.lower() if ch not in _PUNCT)
-    return " ".join(_ARTICLES.sub(" ", s).split())
 
 
 def exact_match(prediction: str, answers: Sequence[str]) -> float:
@@ -50,16 +39,12 @@ def token_f1(prediction: str, answers: Sequence[str]) -> float:
     return max((_f1(pred, normalize_answer(a).split()) for a in answers), default=0.0)
 
 
-def _contains(text: str, answer: str) -> bool:
-    # Whole tokens only (normalised text is single-spaced), so "1" is not found in "1999".
-    return f" {answer} " in f" {text} "
-
-
 def contains_answer(prediction: str, answers: Sequence[str]) -> float:
     """1.0 if a normalised gold answer occurs, as whole tokens, in the normalised prediction."""
-    pred = normalize_answer(prediction)
-    golds = [normalize_answer(a) for a in answers]
-    return max((float(_contains(pred, g) if g else pred == g) for g in golds), default=0.0)
+    if holds_answer(prediction, answers):
+        return 1.0
+    # a gold answer that normalises to nothing matches only a prediction that does too
+    return float(not normalize_answer(prediction) and any(not normalize_answer(a) for a in answers))
 
 
 def _lcs(x: list[str], y: list[str]) -> int:
@@ -85,50 +70,6 @@ def rouge_l(prediction: str, answers: Sequence[str]) -> float:
             p, r = lcs / len(pred), lcs / len(gold)
             best = max(best, 2 * p * r / (p + r))
     return best
-
-
-# ---- retrieval, per query -------------------------------------------------------------
-# Ranks are positions in the retrieved list (chunks), so `k` is the number of chunks shown to
-# the model; several chunks of one doc count once. A query without gold docs scores 0.0, so
-# callers should leave such queries out.
-
-
-def recall_at_k(retrieved_doc_ids: Sequence[str], gold_doc_ids: Sequence[str], k: int) -> float:
-    """1.0 if any gold doc is among the top `k` retrieved, else 0.0."""
-    gold = set(gold_doc_ids)
-    return float(any(d in gold for d in retrieved_doc_ids[:k]))
-
-
-def answer_recall_at_k(retrieved_texts: Sequence[str], answers: Sequence[str], k: int) -> float:
-    """1.0 if a normalised gold answer occurs (whole tokens) in any of the top-`k` texts."""
-    golds = [g for g in (normalize_answer(a) for a in answers) if g]
-    texts = [normalize_answer(t) for t in retrieved_texts[:k]]
-    return float(any(_contains(t, g) for t in texts for g in golds))
-
-
-def mrr_at_k(retrieved_doc_ids: Sequence[str], gold_doc_ids: Sequence[str], k: int) -> float:
-    """Reciprocal rank of the first gold doc within the top `k`, else 0.0."""
-    gold = set(gold_doc_ids)
-    for rank, d in enumerate(retrieved_doc_ids[:k], 1):
-        if d in gold:
-            return 1.0 / rank
-    return 0.0
-
-
-def ndcg_at_k(retrieved_doc_ids: Sequence[str], gold_doc_ids: Sequence[str], k: int = 10) -> float:
-    """Binary-relevance nDCG@k; a gold doc gains only at its first occurrence."""
-    gold = set(gold_doc_ids)
-    seen: set[str] = set()
-    dcg = 0.0
-    for i, d in enumerate(retrieved_doc_ids[:k]):
-        if d in gold and d not in seen:
-            seen.add(d)
-            dcg += 1.0 / math.log2(i + 2)
-    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(len(gold), k)))
-    return dcg / ideal if ideal else 0.0
-
-
-# ---- bootstrap ------------------------------------------------------------------------
 
 
 def _bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
@@ -167,9 +108,6 @@ def paired_bootstrap_p(
     boot = _bootstrap_means(d, n_boot, seed)
     opposite = int(np.sum(boot <= 0) if observed > 0 else np.sum(boot >= 0))
     return min(1.0, 2 * (opposite + 1) / (n_boot + 1))
-
-
-# ---- predictions -> metrics.json ------------------------------------------------------
 
 
 def per_question(predictions: Sequence[dict]) -> dict[str, list[float]]:

@@ -26,10 +26,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import PurePath
 from typing import BinaryIO, NamedTuple
 
-from ragft import squad
-from ragft.formats import Reject, docx_text, drop_running_lines, html_text, pdf_pages
-from ragft.jsonl import dumps
-from ragft.textnorm import (
+from ragft.ingest import squad
+from ragft.ingest.formats import (
+    Reject,
+    docx_text,
+    drop_running_lines,
+    html_text,
+    pdf_pages,
+)
+from ragft.ingest.textnorm import (
     SNIFF_BYTES,
     binary_reason,
     clean_title,
@@ -42,6 +47,7 @@ from ragft.textnorm import (
     symbol_ratio,
     wide_codec,
 )
+from ragft.jsonl import dumps
 
 JSONL_FIELDS = {"id": "id", "title": "title", "text": "text"}
 PLAIN_ENCODINGS = ("utf-8", "utf-16", "utf-32")  # not worth a meta.encoding entry

@@ -8,8 +8,8 @@ from collections.abc import Mapping
 
 import pandas as pd
 
+from ragft.evaluate.metrics import ANSWER_METRICS, paired_bootstrap_p, per_question
 from ragft.jsonl import write_text
-from ragft.metrics import ANSWER_METRICS, paired_bootstrap_p, per_question
 
 P_INFIX = "_p_vs_"  # CSV column f"{metric}_p_vs_{reference}"
 MISSING = "-"

@@ -1,0 +1,3 @@
+from ragft.demo_data.handbook import main
+
+main()

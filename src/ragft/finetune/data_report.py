@@ -1,0 +1,177 @@
+"""What a training run will see, before it runs: token statistics per builder, format errors, the
+estimated steps, tokens and time, and the word n-gram contamination of the eval questions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from pathlib import Path
+
+import torch
+
+from ragft.finetune.collate import Collator
+from ragft.models.batches import pack_lengths
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens, the unit of the contamination n-grams."""
+    return re.findall(r"\w+", text.lower())
+
+
+def contamination(eval_questions: list[dict], data: list[dict], n: int = 13) -> dict:
+    """Word n-gram overlap between each eval question (and each answer) and the training examples.
+
+    An eval question is contaminated when one of its word n-grams, or the whole question when it
+    is shorter than n words, occurs in a training example's prompt or completion; answers of n
+    words or more count the same way (shorter answers are skipped: knowledge injection puts them in
+    the training text on purpose). Returns counts, the contaminated eval ids, up to 5 matching
+    training example ids for each, and `train_ids`, every training example id that matched."""
+    wanted: dict[int, dict[tuple, set]] = {}  # n-gram length -> n-gram -> {(eval id, field)}
+    for q in eval_questions:
+        for field, texts in (("question", [q["question"]]), ("answer", q.get("answers", []))):
+            for text in texts:
+                w = words(text)
+                if len(w) < n and (field == "answer" or not w):
+                    continue
+                size = min(n, len(w))
+                for i in range(len(w) - size + 1):
+                    wanted.setdefault(size, {}).setdefault(tuple(w[i : i + size]), set()).add((q["id"], field))
+    hits: dict[str, set] = {}
+    fields: dict[str, set] = {}
+    for e in data:
+        w = words(e["prompt"] + "\n" + e["completion"])
+        for size, grams in wanted.items():
+            for i in range(len(w) - size + 1):
+                for qid, field in grams.get(tuple(w[i : i + size]), ()):
+                    hits.setdefault(qid, set()).add(e["id"])
+                    fields.setdefault(field, set()).add(qid)
+    ids = sorted(hits)
+    return {
+        "ngram": n,
+        "eval_questions": len(eval_questions),
+        "contaminated": len(ids),
+        "contaminated_ids": ids,
+        "by_field": {f: len(fields.get(f, ())) for f in ("question", "answer")},
+        "matches": {qid: sorted(hits[qid])[:5] for qid in ids},
+        "train_ids": sorted(set().union(*hits.values())) if hits else [],
+    }
+
+
+def count_parameters(base_path: str) -> int | None:
+    """Parameters stored in a model directory's safetensors files (headers only), or None."""
+    from safetensors import safe_open
+
+    files = sorted(Path(base_path).glob("*.safetensors")) if Path(base_path).is_dir() else []
+    if not files:
+        return None
+    total = 0
+    for f in files:
+        with safe_open(f, framework="pt") as st:
+            total += sum(math.prod(st.get_slice(k).get_shape()) for k in st.keys())
+    return total
+
+
+def matmul_flops(seconds: float = 0.3) -> float:
+    """This machine's measured dense matmul rate (FLOP/s): bf16 on CUDA, fp32 on CPU."""
+    cuda = torch.cuda.is_available()
+    size, dtype, device = (4096, torch.bfloat16, "cuda") if cuda else (512, torch.float32, "cpu")
+    a, b = torch.randn(size, size, dtype=dtype, device=device), torch.randn(size, size, dtype=dtype, device=device)
+    a @ b
+    reps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        a @ b
+        reps += 1
+        if cuda:
+            torch.cuda.synchronize()
+    return 2 * size**3 * reps / (time.perf_counter() - start)
+
+
+def estimate_training(lengths: list[int], recipe: dict) -> dict:
+    """Optimiser steps, examples (or packed rows) and tokens a recipe will train on."""
+    per_step = recipe["batch_size"] * recipe.get("grad_accum", 1)
+    units = [sum(r) for r in pack_lengths(lengths, recipe["max_length"])] if recipe.get("packing") else lengths
+    if not units:
+        return {"steps": 0, "examples": 0, "train_tokens": 0}
+    steps_per_epoch = math.ceil(len(units) / per_step)
+    steps = recipe.get("max_steps") or math.ceil(recipe.get("epochs", 1) * steps_per_epoch)
+    seen = min(steps * per_step, math.ceil(steps / steps_per_epoch) * len(units))
+    return {"steps": steps, "examples": seen, "train_tokens": round(seen * sum(units) / len(units))}
+
+
+def data_report(data: list[dict], tokenizer, recipe: dict | None = None, stats: dict | None = None,
+                decontamination: dict | None = None, n_params: int | None = None, flops: float | None = None) -> dict:
+    """Counts per builder, token statistics (as trained: with end token, cut at the recipe's
+    max_length), format errors, the estimated run, and the contamination report.
+
+    The time estimate is 4·N·tokens (forward, and backward to the activations: the base weights are
+    frozen) at the measured matmul rate `flops`: a lower bound, which small models, bound by
+    overheads rather than arithmetic, stay well above."""
+    max_length = (recipe or {}).get("max_length") or 10**9
+    full, trained, scored = [], [], []
+    for ids, start in Collator(tokenizer, 10**9).encode_all(data):
+        kept = min(len(ids), max_length)  # an example keeps its end: the cut falls on the prompt first
+        full.append(len(ids))
+        trained.append(kept)
+        scored.append(kept - max(kept - min(len(ids) - start, kept), 1))
+    per_builder: dict[str, list[int]] = {}
+    for i, e in enumerate(data):
+        per_builder.setdefault(e["builder"], []).append(i)
+
+    def token_stats(idx: list[int]) -> dict:
+        lens = sorted(trained[i] for i in idx)
+        return {
+            "examples": len(idx),
+            "tokens": sum(lens),
+            "scored_tokens": sum(scored[i] for i in idx),
+            "mean_tokens": round(sum(lens) / max(1, len(lens)), 1),
+            "p95_tokens": lens[min(len(lens) - 1, math.ceil(0.95 * len(lens)) - 1)] if lens else 0,
+            "max_tokens": lens[-1] if lens else 0,
+            "truncated": sum(full[i] > max_length for i in idx),
+        }
+
+    stats = dict(stats or {})
+    report = {
+        "examples": len(data),
+        "per_builder": {b: len(idx) for b, idx in sorted(per_builder.items())},
+        "tokens": sum(trained),
+        "max_tokens": max(trained, default=0),
+        "mean_tokens": round(sum(trained) / max(1, len(trained)), 1),
+        "format_errors": stats.pop("format_errors", {}),
+        "token_stats": {b: token_stats(idx) for b, idx in sorted(per_builder.items())},
+        "builders": stats,
+    }
+    if recipe:
+        estimate = estimate_training(trained, recipe)
+        if n_params and flops:
+            estimate["parameters"] = n_params
+            estimate["seconds_at_matmul_peak"] = round(4 * n_params * estimate["train_tokens"] / flops, 1)
+        report["estimate"] = estimate
+    if decontamination is not None:
+        report["decontamination"] = {k: v for k, v in decontamination.items() if k != "train_ids"}
+    return report
+
+
+def format_data_report(report: dict) -> str:
+    """The data report as a few readable lines for the job log."""
+    errors = {f"{src}.{why}": n for src, reasons in report["format_errors"].items() for why, n in reasons.items()}
+    lines = [f"training data: {report['examples']} examples, {report['tokens']} tokens; format errors: "
+             + (", ".join(f"{k} {v}" for k, v in errors.items()) or "none"),
+             f"  {'builder':<10} {'examples':>8} {'tokens':>9} {'scored':>9} {'mean':>6} {'p95':>5} {'max':>5} {'truncated':>9}"]
+    for b, s in report["token_stats"].items():
+        lines.append(f"  {b:<10} {s['examples']:>8} {s['tokens']:>9} {s['scored_tokens']:>9} {s['mean_tokens']:>6} "
+                     f"{s['p95_tokens']:>5} {s['max_tokens']:>5} {s['truncated']:>9}")
+    for name, counts in report["builders"].items():
+        lines.append(f"  {name}: {json.dumps(counts)}")
+    if "estimate" in report:
+        est = report["estimate"]
+        lines.append(f"estimate: {est['steps']} steps, {est['examples']} examples, {est['train_tokens']} tokens"
+                     + (f", at least {est['seconds_at_matmul_peak']} s at this machine's matmul peak"
+                        if "seconds_at_matmul_peak" in est else ""))
+    if "decontamination" in report:
+        d = report["decontamination"]
+        lines.append(f"decontamination ({d['ngram']}-gram): {d['contaminated']} of {d['eval_questions']} eval questions "
+                     f"overlap the training data" + (f": {', '.join(d['contaminated_ids'][:10])}" if d["contaminated"] else ""))
+    return "\n".join(lines)
