@@ -6,7 +6,7 @@
 Both sides embed the same chunks of 254 MiniLM tokens (256 with [CLS] and [SEP], MiniLM's
 longest input), cut with overlap from the demo corpus's text, on the same cores:
 - baseline: `SentenceTransformer(builtin:minilm).encode(texts, batch_size=64)`, as anyone would;
-- ragft: `ragft.embed.embed_texts` with `Embedder("builtin:minilm", backend, quantize,
+- ragft: `ragft.retrieval.embed.embed_texts` with `Embedder("builtin:minilm", backend, quantize,
   batch_size=64)` and a cold `EmbeddingCache` (so every chunk is embedded, hashed and cached).
 The chunks are split into rounds, and each round runs both sides one after the other (in
 alternating order), so a change in machine load during the run hits both alike. The exported

@@ -6,7 +6,7 @@ The corpus is the demo's generator run with ten seeds (200 docs each: crop varie
 pests and district bulletins as text; every fact invented), the added docs come from an eleventh
 seed. A build is what the workflow's retrieval stages do, in-process: ingest (clean, dedup), chunk
 (the demo config: sentences, 64 tokens, overlap 16), embed through the content-addressed cache
-(`ragft.embed`, the demo's torch backend), then the FAISS index (`auto`) and the BM25 index. It
+(`ragft.retrieval.embed`, the demo's torch backend), then the FAISS index (`auto`) and the BM25 index. It
 prints, for the full build and the rebuild, each stage's seconds and the chunks embedded, and the
 rebuild's embedding work (chunks and tokens embedded) and wall time as fractions of the full build's.
 """

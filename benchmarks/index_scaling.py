@@ -11,14 +11,14 @@ themes; each vector is its topic's centre (norm 1) plus a part in a shared 48-di
 Queries (1,000; `--queries`) are drawn the same way and are not in the index. Every index is
 searched with inner product on all queries at once with all cores (after a warm-up, best of up to
 three runs); exact search gives the true top 10. Build time includes training and the tuning of nprobe/efSearch to recall@10 >= 0.95
-(`ragft.index.build_index`: 200 vectors held out as queries, added afterwards); memory is the
+(`ragft.retrieval.index.build_index`: 200 vectors held out as queries, added afterwards); memory is the
 serialised index's size.
 - Flat: exact search, the baseline of queries/s;
 - HNSW32: `HNSW32`, efSearch tuned (skipped above `--hnsw-max` vectors: its build is the slowest);
 - IVF-PQ: `IVF{4*sqrt(n) as a power of 2},PQ96x4fs` (96 4-bit codes: 48 bytes a vector, FAISS's
   SIMD fast-scan PQ; 8-bit `PQ48` trains for minutes here), nprobe tuned (PQ's own error caps its
   recall, so the tuning takes the best it reaches);
-- auto: `ragft.index.choose_factory(n)`, tuned as the workflow does.
+- auto: `ragft.retrieval.index.choose_factory(n)`, tuned as the workflow does.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ it includes the weights but not the transient copies made while loading them.
   (DataCollatorForLanguageModeling-style labels: every non-pad token scored), random batches, the
   model's own loss; `BitsAndBytesConfig` NF4 with double quantisation, `prepare_model_for_kbit_training`,
   LoRA on all linear layers, default `TrainingArguments`.
-- **ragft**: `ragft.finetune.train` as the workflow runs it (length-grouped batches padded to their
+- **ragft**: `ragft.finetune.trainer.train` as the workflow runs it (length-grouped batches padded to their
   longest, loss and output layer on the answer tokens only, checkpoint at the end, TensorBoard);
   **ragft packed**: the same with `packing: true`.
 - QLoRA and LoRA (`quantization: none`) of the same recipe side by side, on the tiny model and on a
@@ -81,7 +81,7 @@ def demo_data(seed: int = 7) -> list[dict]:
         by_doc.setdefault(c["doc_id"], []).append(c["id"])
     rng = random.Random(seed)
     hits = [[(c, 1.0) for d in q["doc_ids"] for c in by_doc.get(d, [])] + [(rng.choice(chunks)["id"], 0.5)] for q in questions]
-    builders = {"chunks": {}, "qa": {}, "retrieval": {"k": 1, "gold_fraction": 0.8}}
+    builders = {"chunks": {}, "qa": {}, "retrieval": {"enabled": True, "k": 1, "gold_fraction": 0.8}}
     return build_train_data(chunks, questions, builders, seed, hits=hits)[0]
 
 

@@ -5,6 +5,7 @@ from snakemake.utils import validate
 
 from ragft.config import ConfigError, check, recipe_defaults, unwritable
 from ragft.ingest.sources import discover
+from ragft.retrieval.files import index_files
 
 
 # A config mistake stops the run here, before any job, in one line naming the key.
@@ -71,18 +72,12 @@ def system(wildcards):
 def retriever_inputs(corpus, *retrievers):
     """The files the retrievers search: `dense` and `bm25` index folders, the `hybrid` weights and
     the `reranker` folder, as each retriever needs them."""
-    files = {"dense": f"results/{corpus}/index/dense", "bm25": f"results/{corpus}/index/bm25",
-             "hybrid": f"results/{corpus}/index/hybrid.json"}
-    needs = {"none": [], "dense": ["dense"], "bm25": ["bm25"], "hybrid": ["dense", "bm25", "hybrid"]}
+    reranker = config["retrieval"]["reranker"]
     inputs = {}
     for retriever in retrievers:
-        if retriever == "rerank":
-            reranker = config["retrieval"]["reranker"]
-            inputs.update(retriever_inputs(corpus, reranker["first_stage"]))
-            if os.path.isdir(reranker["model"]):
-                inputs["reranker"] = reranker["model"]
-        else:
-            inputs.update({name: files[name] for name in needs[retriever]})
+        inputs.update(index_files(retriever, f"results/{corpus}", reranker["first_stage"]))
+        if retriever == "rerank" and os.path.isdir(reranker["model"]):
+            inputs["reranker"] = reranker["model"]
     return inputs
 
 

@@ -1,10 +1,10 @@
 import shutil
 
-from ragft.evaluate.metrics import quality_stats
 from ragft.jsonl import read_json, read_jsonl
 from ragft.logs import setup
 from ragft.report import plots
 from ragft.report.tables import (
+    add_missing_stats,
     comparison_table,
     paired_p,
     stats_note,
@@ -18,13 +18,13 @@ corpus = snakemake.wildcards.corpus
 systems = list(p.systems)
 judged = dict(zip(systems, inp.judge)) if inp.judge else {}
 
-# 1) per-question scores of every system, and their intervals (seeded)
+# 1) per-question scores of every system (for the p-values); the intervals evaluate wrote to
+#    metrics.json with the same bootstrap and seed, plus the judge's, which only the report has
 scores = {}
 for system, preds in zip(systems, inp.predictions):
     scores[system] = system_scores(read_jsonl(preds), read_jsonl(judged[system]) if system in judged else None)
-metrics = {}
-for system, path in zip(systems, inp.metrics):
-    metrics[system] = {**read_json(path), **quality_stats(scores[system], p.bootstrap, p.seed)}
+metrics = {system: add_missing_stats(read_json(path), scores[system], p.bootstrap, p.seed)
+           for system, path in zip(systems, inp.metrics)}
 shown = [m for m in p.metrics if all(m in s for s in scores.values())] + (["judge"] if judged else [])
 
 # 2) paired bootstrap p against each reference system present

@@ -19,6 +19,7 @@ from ragft.evaluate.answer import (
 )
 from ragft.jsonl import read_jsonl
 from ragft.models import generate
+from ragft.retrieval.files import index_files
 
 SCHEMA = Path(__file__).resolve().parents[2] / "config" / "config.schema.yaml"  # a source checkout
 
@@ -75,12 +76,8 @@ class Asker:
         self.chunk_text = {c["id"]: c["text"] for c in chunks}
         self.chunk_doc = {c["id"]: c["doc_id"] for c in chunks}
         retriever = self.spec["retriever"]
-        parts = {"dense": ["dense"], "bm25": ["bm25"], "hybrid": ["dense", "bm25", "hybrid"], "none": []}
         reranker = config["retrieval"]["reranker"]
-        if retriever == "rerank":
-            parts["rerank"] = parts[reranker["first_stage"]]
-        files = {"dense": res / "index" / "dense", "bm25": res / "index" / "bm25", "hybrid": res / "index" / "hybrid.json"}
-        paths = {name: str(need(files[name])) for name in parts[retriever]}
+        paths = {name: str(need(Path(f))) for name, f in index_files(retriever, res, reranker["first_stage"]).items()}
         cache = config["embed"].get("cache")
         self.searcher = open_searcher(retriever, paths, chunk_text=self.chunk_text,
                                       reranker=reranker if retriever == "rerank" else None,

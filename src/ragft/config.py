@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import glob
 import os
+from functools import lru_cache
 from pathlib import Path
 
 import jsonschema
 import yaml
+
+# The schema beside the workflow (a source checkout, which is how ragft is installed: pip install -e .)
+SCHEMA = Path(__file__).resolve().parents[2] / "config" / "config.schema.yaml"
 
 
 class ConfigError(ValueError):
@@ -23,14 +27,16 @@ def schema_errors(config: dict, schema_path: str | Path) -> list[str]:
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=jsonschema.exceptions.relevance)
-    out = []
-    for err in errors:
-        if err.validator == "additionalProperties":
-            extra = sorted(set(err.instance) - set(err.schema.get("properties", {})))
-            out.append(f"config key '{_key(list(err.absolute_path) + extra[:1])}': unknown key (allowed: {', '.join(sorted(err.schema.get('properties', {})))})")
-        else:
-            out.append(f"config key '{_key(err.absolute_path)}': {err.message}")
-    return out
+    return [_message(err) for err in errors]
+
+
+def _message(err, prefix=()) -> str:
+    path = [*prefix, *err.absolute_path]
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        extra = sorted(set(err.instance) - set(allowed))
+        return f"config key '{_key(path + extra[:1])}': unknown key (allowed: {', '.join(allowed)})"
+    return f"config key '{_key(path)}': {err.message}"
 
 
 def semantic_errors(config: dict) -> list[str]:
@@ -115,11 +121,39 @@ def unwritable(folders) -> str | None:
     return None
 
 
-def recipe_defaults(schema_path: str | Path) -> dict:
+@lru_cache(maxsize=8)
+def load_schema(schema_path: str | Path = SCHEMA) -> dict:
+    """The config schema (parsed once per process)."""
+    return yaml.safe_load(Path(schema_path).read_text())
+
+
+def subschema(key: str, schema_path: str | Path = SCHEMA) -> dict:
+    """The schema of a config key such as `finetune.data.retrieval`; `*` stands for any name
+    (`finetune.recipes.*` is a recipe)."""
+    schema = load_schema(schema_path)
+    node = schema
+    for part in key.split(".") if key else []:
+        node = node["additionalProperties"] if part == "*" else node["properties"][part]
+        if "$ref" in node:
+            node = schema["definitions"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def schema_defaults(key: str, schema_path: str | Path = SCHEMA) -> dict:
+    """The schema's default of every key under `key` that has one: the only place code defaults come from."""
+    return {k: v["default"] for k, v in subschema(key, schema_path)["properties"].items() if "default" in v}
+
+
+def section_errors(value: dict, key: str, schema_path: str | Path = SCHEMA) -> list[str]:
+    """One line per violation of the schema of `key` by `value` (as `schema_errors` words them)."""
+    validator = jsonschema.Draft202012Validator(subschema(key, schema_path))
+    prefix = key.split(".")
+    return [_message(err, prefix) for err in sorted(validator.iter_errors(value), key=jsonschema.exceptions.relevance)]
+
+
+def recipe_defaults(schema_path: str | Path = SCHEMA) -> dict:
     """The default of every fine-tuning recipe key, from the schema."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    props = schema["definitions"]["recipe"]["properties"]
-    return {k: v["default"] for k, v in props.items() if "default" in v}
+    return schema_defaults("finetune.recipes.*", schema_path)
 
 
 def check(config: dict, schema_path: str | Path) -> None:

@@ -7,11 +7,9 @@ at a newline, which is also the stop string for generation.
 
 from __future__ import annotations
 
-DEFAULT_TEMPLATES = {
-    "context": "Context:\n{context}\n\nQuestion: {question}\nAnswer:",
-    "closed": "Question: {question}\nAnswer:",
-    "shot": "Question: {question}\nAnswer: {answer}\n\n",
-}
+from ragft.config import schema_defaults
+
+DEFAULT_TEMPLATES = schema_defaults("model.templates")  # context, closed, shot
 ANSWER_PREFIX = " "
 STOP = "\n"
 

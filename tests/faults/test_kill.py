@@ -5,12 +5,11 @@ equal those of a run that was never interrupted.
 Embedding: `second_run` (tests/conftest.py) is a clean run of the tiny config killed at a seeded
 random moment while it embeds; tests/workflow/test_reproducibility.py compares all its results
 with the session's uninterrupted run byte for byte. Fine-tuning: a copy of the session's run trains
-its adapter again and is killed at a seeded random moment after its first checkpoint.
+its adapter again and is killed as soon as its first checkpoint is complete, or its last one.
 """
 
 import json
 import os
-import random
 import re
 import shutil
 import signal
@@ -44,32 +43,36 @@ def test_a_killed_embedding_job_leaves_no_output_and_its_rerun_resumes(second_ru
         assert len(np.load(keys)) == len(vecs)
 
 
-def test_a_killed_training_job_resumes_from_its_checkpoint_to_the_same_adapter(tiny_run, tmp_path):
+@pytest.mark.parametrize("checkpoint", [6, 12], ids=["after_the_first_checkpoint", "after_the_last_checkpoint"])
+def test_a_killed_training_job_resumes_from_its_checkpoint_to_the_same_adapter(tiny_run, tmp_path, checkpoint):
+    """Killed as soon as checkpoint-6 (of 12 steps) is complete, or as soon as the last one is,
+    before the job's outputs are written: the rerun resumes from it and ends with the adapter, the
+    steps and the log of the uninterrupted run (from the last checkpoint it trains nothing more)."""
     work = copy_run(tiny_run, tmp_path / "work")
     shutil.rmtree(work / FT / "checkpoints")  # train again from the start
     target = f"{FT}/train_summary.json"
-    delay = random.Random(5).uniform(0.0, 1.5)
-    first = work / FT / "checkpoints/checkpoint-6/COMPLETE"
+    marker = work / FT / f"checkpoints/checkpoint-{checkpoint}/COMPLETE"
     with open(tmp_path / "killed.out", "w") as out:
         proc = subprocess.Popen(command(work, target, "--forcerun", "finetune", "--allowed-rules", "finetune"),
                                 stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True)
         deadline = time.time() + 900
-        while not first.is_file():
+        while not marker.is_file():  # the marker is written last, once the checkpoint is whole
             assert proc.poll() is None, (tmp_path / "killed.out").read_text()[-3000:]
             assert time.time() < deadline
-            time.sleep(0.02)
-        time.sleep(delay)
-        assert proc.poll() is None, "training ended before it could be killed"
+            time.sleep(0.005)
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    assert not (work / FT / "train_summary.json").exists(), "the job wrote its outputs before it could be killed"
     # the killed job's outputs are not taken for results: the rerun plans the training again
     assert job_names(planned_jobs(work, target, "--allowed-rules", "finetune")) == ["finetune[qlora]"]
     assert snakemake(work, "--unlock").returncode == 0
     proc = snakemake(work, target, "--allowed-rules", "finetune")
     assert proc.returncode == 0, proc.stderr[-3000:]
 
-    resumed = re.search(r"resuming from (\S+checkpoint-(\d+))", (work / "logs/demo/finetune/qlora/train.log").read_text())
-    assert resumed and int(resumed.group(2)) >= 6
+    log = (work / "logs/demo/finetune/qlora/train.log").read_text()
+    resumed = re.search(r"resuming from (\S+checkpoint-(\d+))", log)
+    assert resumed and int(resumed.group(2)) == checkpoint
+    assert ("nothing left to train" in log) == (checkpoint == 12)
     summary = json.loads((work / FT / "train_summary.json").read_text())
     assert summary["steps"] == 12 and summary["resumed_from"] == resumed.group(1)
     ours, ref = (load_file(d / FT / "adapter/adapter_model.safetensors") for d in (work, tiny_run))

@@ -4,7 +4,6 @@ import pytest
 import yaml
 
 from ragft.ask import format_result, load_config
-from ragft.cli import main
 from ragft.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,11 +42,3 @@ def test_load_config_fills_schema_defaults(tmp_path, monkeypatch):
                                     "report": {"judge": {"model": "https://api.example.com/v1"}}}))
     with pytest.raises(ConfigError, match="report.judge.model.*not a local model directory"):
         load_config(path)
-
-
-def test_cli_asks_for_a_system_when_several(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(ROOT)
-    with pytest.raises(SystemExit, match="choose --system among: base, fewshot, rag"):
-        main(["ask", "--corpus", "demo", "--configfile", "config/config.yaml", "What?"])
-    assert main(["ask", "--corpus", "nope", "--system", "base", "--directory", str(ROOT), "What?"]) == 2
-    assert "corpus 'nope' is not configured (corpora: demo)" in capsys.readouterr().err

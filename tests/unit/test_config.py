@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ragft.config import ConfigError, check, recipe_defaults
+from ragft.config import ConfigError, check, recipe_defaults, schema_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "config" / "config.schema.yaml"
@@ -65,11 +65,19 @@ def test_qa_may_be_left_out_only_for_a_squad_json_source(config, tmp_path):
         check(folder, SCHEMA)
 
 
-def test_clean_defaults_in_schema_match_the_library():
-    from ragft.ingest.readers import CLEAN_DEFAULTS
+def test_clean_defaults_come_from_the_schema():
+    from ragft.ingest.run import make_options
 
-    schema = yaml.safe_load(SCHEMA.read_text())
-    props = schema["properties"]["clean"]["properties"]
-    assert {k: v["default"] for k, v in props.items()} == CLEAN_DEFAULTS
+    opts = make_options()
+    assert (opts.min_chars, opts.max_symbol_ratio, opts.max_repeated_lines, opts.max_file_mb, opts.near_dup_threshold,
+            opts.near_dup_num_perm, opts.near_dup_ngram) == (50, 0.3, 0.3, 256, 0.8, 128, 5)
+    assert make_options(min_chars=10).min_chars == 10
     config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    assert config["clean"] == CLEAN_DEFAULTS
+    assert config["clean"] == schema_defaults("clean")
+
+
+def test_code_defaults_are_the_schema_defaults():
+    assert schema_defaults("finetune.data.retrieval") == {"enabled": False, "weight": 1, "k": 2, "gold_fraction": 0.8,
+                                                         "chat_template": False}
+    assert schema_defaults("finetune.recipes.*") == recipe_defaults(SCHEMA)
+    assert schema_defaults("model")["stop"] == ["\n"] and schema_defaults("model")["max_new_tokens"] == 24

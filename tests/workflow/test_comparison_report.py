@@ -50,7 +50,7 @@ def test_comparison_has_intervals_p_values_and_cost(run):
     p = paired_p(scores, "rag", n_boot=200, seed=3)  # tiny.yaml: report.bootstrap 200, seed 3
     assert float(rows["rag_ft"]["gold_nll_p_vs_rag"]) == pytest.approx(p["rag_ft"]["gold_nll"], rel=1e-5)
     md = (res / "report" / "comparison.md").read_text().splitlines()
-    assert md[0].split("|")[1:-1][:5] == [" system  ", " retriever ", " adapter ", "   n ", "          exact_match "]
+    assert md[0].split("|")[1:-1][:5] == [" system   ", " retriever   ", " adapter   ", "   n ", "          exact_match "]
     assert "p(f1) vs base / rag" in md[0] and "p(gold_nll) vs base / rag" in md[0] and "device-h" in md[0]
     assert md[2].split("|")[10].strip() == f"- / {float(rows['base']['f1_p_vs_rag']):.3f}"  # base: p(f1) vs rag only
     html = (res / "report" / "comparison.html").read_text()

@@ -53,7 +53,7 @@ def test_split_chunks_and_retrieval(run):
     hybrid = json.loads((res / "index" / "hybrid.json").read_text())
     assert hybrid["n"] == 942 - 24 and 0 <= hybrid["weight"] <= 1  # chosen on the train split
     table = (res / "report" / "retrieval.md").read_text()
-    assert table.startswith("| retriever |") and "| hybrid " in table
+    assert table.startswith("| retriever   |") and "| hybrid " in table
     assert (res / "report" / "plots" / "recall_at_k.png").stat().st_size > 10_000
 
 

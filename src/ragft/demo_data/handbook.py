@@ -255,7 +255,7 @@ it can be known before retrieval or fine-tuning supplies it. Generated, not hand
 
     python -m ragft.demo_data resources/demo --seed {seed}
 
-`tests/unit/test_demo_data.py` checks that this folder equals a fresh generation; edit the
+`tests/unit/demo_data/test_handbook.py` checks that this folder equals a fresh generation; edit the
 generator, not the files.
 
 | what | count |

@@ -8,6 +8,7 @@ import random
 import time
 
 from ragft import prompts
+from ragft.config import schema_defaults
 from ragft.models import generate
 from ragft.retrieval.metrics import answer_recall_at_k, recall_at_k
 
@@ -24,9 +25,10 @@ def retrieve_contexts(searcher, questions: list[dict], k: int) -> list[list[tupl
     return searcher.search([q["question"] for q in questions], k)
 
 
-GENERATION = {"max_new_tokens": 24, "batch_size": 16, "templates": None, "stop": [prompts.STOP],
-              "chat_template": False, "max_prompt_tokens": None, "do_sample": False, "temperature": 1.0,
-              "top_p": 1.0}
+# the model settings evaluation reads, and their defaults (the schema's)
+GENERATION = {k: v for k, v in schema_defaults("model").items()
+              if k in ("max_new_tokens", "batch_size", "stop", "chat_template", "max_prompt_tokens", "do_sample",
+                       "temperature", "top_p")} | {"templates": None}
 
 
 def system_prompts(questions: list[dict], hits: list[list[tuple[str, float]]], chunk_text: dict[str, str],

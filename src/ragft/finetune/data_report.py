@@ -12,6 +12,7 @@ from pathlib import Path
 
 import torch
 
+from ragft.config import recipe_defaults
 from ragft.finetune.collate import Collator
 from ragft.models.batches import pack_lengths
 
@@ -91,12 +92,13 @@ def matmul_flops(seconds: float = 0.3) -> float:
 
 def estimate_training(lengths: list[int], recipe: dict) -> dict:
     """Optimiser steps, examples (or packed rows) and tokens a recipe will train on."""
-    per_step = recipe["batch_size"] * recipe.get("grad_accum", 1)
-    units = [sum(r) for r in pack_lengths(lengths, recipe["max_length"])] if recipe.get("packing") else lengths
+    recipe = {**recipe_defaults(), **recipe}
+    per_step = recipe["batch_size"] * recipe["grad_accum"]
+    units = [sum(r) for r in pack_lengths(lengths, recipe["max_length"])] if recipe["packing"] else lengths
     if not units:
         return {"steps": 0, "examples": 0, "train_tokens": 0}
     steps_per_epoch = math.ceil(len(units) / per_step)
-    steps = recipe.get("max_steps") or math.ceil(recipe.get("epochs", 1) * steps_per_epoch)
+    steps = recipe["max_steps"] or math.ceil(recipe["epochs"] * steps_per_epoch)
     seen = min(steps * per_step, math.ceil(steps / steps_per_epoch) * len(units))
     return {"steps": steps, "examples": seen, "train_tokens": round(seen * sum(units) / len(units))}
 

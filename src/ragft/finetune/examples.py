@@ -13,6 +13,7 @@ from collections import Counter
 
 from ragft import prompts
 from ragft.answers import holds_answer
+from ragft.config import schema_defaults
 from ragft.prompts import chat_prompt
 
 
@@ -164,14 +165,15 @@ def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, 
             return qa_examples([q for q in synthetic if question_error(q) is None], templates, "synthetic", render, answer)
         if hits is None:
             raise ValueError("finetune.data.retrieval is enabled but no retrieval hits were given")
-        examples, counts = retrieval_examples(good_q, good_hits, chunk_by_id, templates, spec.get("k", 2),
-                                              spec.get("gold_fraction", 1.0), seed, render, answer)
+        examples, counts = retrieval_examples(good_q, good_hits, chunk_by_id, templates, spec["k"],
+                                              spec["gold_fraction"], seed, render, answer)
         stats["retrieval"] = counts
         return examples
 
     data = []
     for name, spec in builders.items():
-        if spec.get("enabled", True):
-            data += made(name, spec) * int(spec.get("weight", 1))
+        spec = {**schema_defaults(f"finetune.data.{name}"), **spec}
+        if spec["enabled"]:
+            data += made(name, spec) * int(spec["weight"])
     random.Random(seed).shuffle(data)
     return data, stats

@@ -8,6 +8,7 @@ import random
 import re
 from collections import Counter
 
+from ragft.config import schema_defaults
 from ragft.finetune.examples import chunk_error
 from ragft.prompts import chat_prompt
 
@@ -65,15 +66,16 @@ def synthetic_qa(chunks: list[dict], model, tokenizer, spec: dict, seed: int) ->
     counted, kept or dropped by reason, and `pairs == kept + sum(dropped)` always holds."""
     from ragft.models.generate import generate_answers
 
+    spec = {**schema_defaults("finetune.data.synthetic"), **spec}
     rng = random.Random(seed)
     chunks = [c for c in chunks if chunk_error(c) is None]
-    n = spec.get("max_chunks", 0) or len(chunks)
+    n = spec["max_chunks"] or len(chunks)
     picked = sorted(rng.sample(range(len(chunks)), min(n, len(chunks))))
-    template = spec.get("template") or SYNTHETIC_TEMPLATE
+    template = spec["template"] or SYNTHETIC_TEMPLATE
     texts = [template.format(chunk=chunks[i]["text"]) for i in picked]
-    shown = [chat_prompt(tokenizer, t) if spec.get("chat_template") else t for t in texts]
-    generations = generate_answers(model, tokenizer, shown, max_new_tokens=spec.get("max_new_tokens", 64),
-                                   batch_size=spec.get("batch_size", 16), stop=None)
+    shown = [chat_prompt(tokenizer, t) if spec["chat_template"] else t for t in texts]
+    generations = generate_answers(model, tokenizer, shown, max_new_tokens=spec["max_new_tokens"],
+                                   batch_size=spec["batch_size"], stop=None)
     records, seen, dropped = [], set(), Counter(no_pair=0, empty=0, answer_not_in_chunk=0, duplicate=0)
     pairs_total = 0
     for i, text, gen in zip(picked, texts, generations):

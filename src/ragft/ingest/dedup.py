@@ -84,7 +84,7 @@ class Signer:
     """MinHash signatures of word n-gram sets, `num_perm` 32-bit values each.
 
     The values are those of datasketch's `MinHash(num_perm, seed=SEED, scheme="affine32")` updated
-    with the shingle hashes (tests/unit/test_dedup.py checks it); `update_batch` calls a Python
+    with the shingle hashes (tests/unit/ingest/test_dedup.py checks it); `update_batch` calls a Python
     function per shingle, so the same arithmetic is done here on whole numpy arrays."""
 
     num_perm: int = 128

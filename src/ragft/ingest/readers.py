@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 from pathlib import PurePath
 from typing import BinaryIO, NamedTuple
 
@@ -68,20 +68,17 @@ class Rejection(NamedTuple):
 
 @dataclass(frozen=True)
 class Options:
-    """Reader settings: JSONL field names, then the cleaning settings (config key `clean`, whose
-    schema repeats these defaults)."""
+    """Reader settings: JSONL field names, then the cleaning settings of config key `clean` (their
+    defaults, bounds and meaning are the schema's; `ragft.ingest.run.make_options` fills them in)."""
 
-    fields: Mapping[str, str] = field(default_factory=lambda: dict(JSONL_FIELDS))
-    min_chars: int = 50  # shorter normalised texts are `too_short`
-    max_symbol_ratio: float = 0.3  # a larger share of symbols among non-space characters: `too_many_symbols`
-    max_repeated_lines: float = 0.3  # a larger share of lines repeating an earlier one: `repeated_lines`
-    max_file_mb: float = 256  # larger files (but JSONL, which streams) are `too_large`
-    near_dup_threshold: float = 0.8  # estimated Jaccard similarity of word n-gram sets: `near_duplicate`
-    near_dup_num_perm: int = 128  # MinHash permutations per signature
-    near_dup_ngram: int = 5  # words per n-gram (shingle)
-
-
-CLEAN_DEFAULTS = {f.name: f.default for f in fields(Options) if f.name != "fields"}
+    fields: Mapping[str, str]
+    min_chars: int  # shorter normalised texts are `too_short`
+    max_symbol_ratio: float  # a larger share of symbols among non-space characters: `too_many_symbols`
+    max_repeated_lines: float  # a larger share of lines repeating an earlier one: `repeated_lines`
+    max_file_mb: float  # larger files (but JSONL, which streams) are `too_large`
+    near_dup_threshold: float  # estimated Jaccard similarity of word n-gram sets: `near_duplicate`
+    near_dup_num_perm: int  # MinHash permutations per signature
+    near_dup_ngram: int  # words per n-gram (shingle)
 
 
 Item = dict | Rejection  # a doc record, or the rejection of one item

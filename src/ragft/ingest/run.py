@@ -54,6 +54,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from ragft.config import schema_defaults, section_errors
 from ragft.ingest.dedup import (
     DocKey,
     Duplicate,
@@ -62,7 +63,6 @@ from ragft.ingest.dedup import (
     priority,
 )
 from ragft.ingest.readers import (
-    CLEAN_DEFAULTS,
     JSONL_FIELDS,
     Options,
     Rejection,
@@ -206,29 +206,10 @@ def make_options(jsonl_fields: Mapping[str, str] | None = None, **clean) -> Opti
         raise ValueError(f"jsonl_fields has unknown key(s) {unknown}; expected some of id, title, text")
     if not all(isinstance(v, str) and v for v in fields.values()):
         raise ValueError(f"jsonl_fields values must be non-empty strings, got {dict(fields)}")
-    unknown = sorted(set(clean) - set(CLEAN_DEFAULTS))
-    if unknown:
-        raise ValueError(f"clean has unknown key(s) {unknown}; expected some of {', '.join(CLEAN_DEFAULTS)}")
-    settings = {**CLEAN_DEFAULTS, **clean}
-    for key, (kind, ok, expected) in _CLEAN_CHECKS.items():
-        value = settings[key]
-        if isinstance(value, bool) or not isinstance(value, kind) or not ok(value):
-            raise ValueError(f"clean.{key} must be {expected}, got {value!r}")
-    return Options(fields, **settings)
-
-
-_NUMBER = (int, float)
-
-
-_CLEAN_CHECKS = {  # key: (type, test, what is expected); config.schema.yaml says the same
-    "min_chars": (int, lambda v: v >= 0, "an integer >= 0"),
-    "max_symbol_ratio": (_NUMBER, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
-    "max_repeated_lines": (_NUMBER, lambda v: 0 <= v <= 1, "a number in [0, 1]"),
-    "max_file_mb": (_NUMBER, lambda v: v > 0, "a number > 0"),
-    "near_dup_threshold": (_NUMBER, lambda v: 0.01 <= v <= 1, "a number in [0.01, 1]"),
-    "near_dup_num_perm": (int, lambda v: 16 <= v <= 1024, "an integer in [16, 1024]"),
-    "near_dup_ngram": (int, lambda v: 1 <= v <= 32, "an integer in [1, 32]"),
-}
+    errors = section_errors(clean, "clean")
+    if errors:
+        raise ValueError(errors[0])
+    return Options(fields, **{**schema_defaults("clean"), **clean})
 
 
 def run_ingest(

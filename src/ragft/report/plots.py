@@ -126,11 +126,10 @@ def metric_bars(stats: Mapping[str, Mapping], metric: str, path: str | os.PathLi
 
 
 def quality_vs_cost(points: Mapping[str, Mapping], metric: str, path: str | os.PathLike, title: str = "") -> None:
-    """`metric` (mean and 95% interval) of each system against its cost per question: prompt
-    tokens (left) and seconds of batched generation (right). `points[system]` holds `metric`
-    (`{mean, lo, hi}`), `prompt_tokens` and `latency_s`; fine-tuned systems are squares. Systems keep
-    the colours of the bar plots (their order) and are named in a legend beside the panels, so no
-    label covers another when systems cost the same."""
+    """Each system's `metric` (`points[system][metric]` is `{mean, lo, hi}`) against its prompt tokens
+    (left) and seconds (right) per question; fine-tuned systems are squares."""
+    # bar-plot colours (system order) and a legend beside the panels, not labels at the points:
+    # systems of the same cost would cover each other's labels
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
     shown = {s: pt for s, pt in points.items() if (pt.get(metric) or {}).get("mean") is not None}
     ys = [v for pt in shown.values() for v in (pt[metric]["lo"], pt[metric]["hi"])] or [0.0, 1.0]

@@ -1,14 +1,19 @@
-"""The comparison table: one row per system, rendered as Markdown, CSV and LaTeX."""
+"""The report's tables: cells formatted here, written by pandas as Markdown, CSV, LaTeX and HTML."""
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
-from ragft.evaluate.metrics import ANSWER_METRICS, paired_bootstrap_p, per_question
+from ragft.evaluate.metrics import (
+    ANSWER_METRICS,
+    paired_bootstrap_p,
+    per_question,
+    quality_stats,
+)
 from ragft.jsonl import write_text
 
 P_INFIX = "_p_vs_"  # CSV column f"{metric}_p_vs_{reference}"
@@ -24,8 +29,8 @@ _INTEGRAL = {*COUNT_COLUMNS, *(VIEW_NAMES[k] for k in COUNT_COLUMNS if k in VIEW
 
 
 def system_scores(predictions: list[dict], judge: list[dict] | None = None) -> dict[str, list[float]]:
-    """Per-question scores of one system in id order: the answer metrics, plus `judge` (the LLM
-    judge's 0/1 verdicts) when given."""
+    """Per-question scores of one system in id order: the answer metrics, plus the LLM judge's 0/1
+    verdicts as `judge` when given."""
     scores = per_question(predictions)
     if judge is not None:
         verdict = {j["id"]: j["judge"] for j in judge}
@@ -39,8 +44,8 @@ def system_scores(predictions: list[dict], judge: list[dict] | None = None) -> d
 
 def paired_p(scores: Mapping[str, Mapping[str, list[float]]], reference: str, n_boot: int = 1000,
              seed: int = 0) -> dict[str, dict[str, float]]:
-    """Paired-bootstrap p of every other system against `reference`, per metric both have, on the
-    same questions (`scores[system][metric]` in the same question order); {} without the reference."""
+    """Paired-bootstrap p of every other system against `reference` per metric both have
+    (`scores[system][metric]` in one question order); {} without the reference."""
     if reference not in scores:
         return {}
     ref = scores[reference]
@@ -50,19 +55,25 @@ def paired_p(scores: Mapping[str, Mapping[str, list[float]]], reference: str, n_
     }
 
 
+def add_missing_stats(stored: dict, scores: Mapping[str, Sequence[float]], n_boot: int = 1000,
+                      seed: int = 0) -> dict:
+    """A system's eval metrics.json plus the mean and interval of each scored metric it lacks (the
+    judge's), bootstrapped as evaluate bootstrapped the rest: each interval is computed once."""
+    n = len(next(iter(scores.values()), []))
+    if stored.get("n") != n:  # the intervals kept must come from the predictions scored here
+        raise ValueError(f"metrics.json counts {stored.get('n')} questions, the predictions {n}")
+    return {**stored, **quality_stats({m: v for m, v in scores.items() if m not in stored}, n_boot, seed)}
+
+
 def comparison_table(
     system_metrics: Mapping[str, dict],
     system_specs: Mapping[str, dict],
     paired: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
     metrics: list[str] | tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    """One row per system (in the order given): spec, each metric's mean and interval, p-values,
-    then cost per question and the fine-tuning cost of the adapter it uses.
-
-    `system_metrics[system]` is an eval metrics.json (`{metric: {mean, lo, hi}}`, `n`, cost);
-    `paired[reference][system][metric]` a paired-bootstrap p, written as `{metric}_p_vs_{reference}`
-    (blank on the reference's own row); `metrics` the metrics shown (default: the answer metrics
-    and `judge` where present)."""
+    """One row per system of its eval metrics.json (`system_metrics`): spec, metrics with intervals, p
+    (`paired[reference][system][metric]`, blank on the reference's row), cost per question and training."""
+    # metrics shown by default: the answer metrics, and `judge` where a system has it
     if metrics is None:
         metrics = [m for m in (*ANSWER_METRICS, "judge") if any(m in sm for sm in system_metrics.values())]
     cost_keys = [k for k in COST_KEYS if any(k in sm.get("cost", {}) for sm in system_metrics.values())]
@@ -91,11 +102,8 @@ def comparison_table(
 
 
 def table_view(df: pd.DataFrame, headline: list[str] | tuple[str, ...] = ("f1", "gold_nll")) -> pd.DataFrame:
-    """The columns a reader of the Markdown, LaTeX and HTML tables needs, under short names: spec,
-    n, every metric with its interval, one compact p column per headline metric (`p(f1) vs base /
-    rag`: its p against each reference, `-` on the reference's own row), cost per question, and
-    training tokens and device-hours where a system fine-tunes. `truncated` appears only when a
-    prompt was cut."""
+    """The columns a reader needs, short names: spec, n, metrics with intervals, one `p(f1) vs base / rag`
+    column per headline metric, cost per question, training cost; `truncated` only when a prompt was cut."""
     references = list(dict.fromkeys(c.split(P_INFIX, 1)[1] for c in df.columns if P_INFIX in c))
     metrics = [c for c in df.columns if f"{c}_lo" in df.columns]
     out = df[["system", "retriever", "adapter", "n"]].copy()
@@ -131,39 +139,29 @@ def _fmt(v, integral: bool = False, decimals: int = 3) -> str:
     return str(round(v)) if integral else f"{float(v):.{decimals}f}"
 
 
-def _cells(df: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
-    """Header, formatted rows and is-numeric flags, a metric's interval folded into its cell."""
-    cols = [c for c in df.columns
-            if not (c.endswith(("_lo", "_hi")) and c[:-3] in df.columns)]
-    header, numeric, body = list(cols), [], [[] for _ in range(len(df))]
+def formatted(df: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
+    """The frame as string cells (a metric's interval folded into its cell) and which columns are numeric."""
+    cols = [c for c in df.columns if not (c.endswith(("_lo", "_hi")) and c[:-3] in df.columns)]
+    cells, numeric = {}, []
     for c in cols:
-        col = df[c].tolist()
-        is_num = pd.api.types.is_numeric_dtype(df[c]) or c.startswith("p(")  # p cells: "0.002 / 0.010"
         integral = pd.api.types.is_integer_dtype(df[c]) or c in _INTEGRAL
-        numeric.append(is_num)
-        for i, v in enumerate(col):
-            cell = _fmt(v, integral, DECIMALS.get(c, 3))
-            if f"{c}_lo" in df.columns and f"{c}_hi" in df.columns:
-                lo, hi = df[f"{c}_lo"].iat[i], df[f"{c}_hi"].iat[i]
-                if not (_is_missing(v) or _is_missing(lo) or _is_missing(hi)):
-                    cell = f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
-            body[i].append(cell)
-    return header, body, numeric
+        text = [_fmt(v, integral, DECIMALS.get(c, 3)) for v in df[c].tolist()]
+        if f"{c}_lo" in df.columns and f"{c}_hi" in df.columns:
+            bounds = zip(df[c].tolist(), df[f"{c}_lo"].tolist(), df[f"{c}_hi"].tolist())
+            text = [t if any(map(_is_missing, b)) else "{:.3f} [{:.3f}, {:.3f}]".format(*b)
+                    for t, b in zip(text, bounds)]
+        cells[c] = text
+        numeric.append(pd.api.types.is_numeric_dtype(df[c]) or c.startswith("p("))  # p cells: "0.002 / 0.010"
+    # object dtype: pandas 3 would infer its string dtype, and the writers should see plain text
+    return pd.DataFrame(cells, columns=cols, dtype=object), numeric
 
 
 def to_markdown(df: pd.DataFrame) -> str:
-    """A GitHub Markdown table; metrics read `0.123 [0.100, 0.150]`, numbers to 3 decimals."""
-    header, body, numeric = _cells(df)
-    widths = [max(3, len(h), *(len(r[j]) for r in body)) for j, h in enumerate(header)]
-
-    def line(cells):
-        return "| " + " | ".join(
-            c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric)
-        ) + " |\n"
-
-    rule = "|" + "|".join(("-" * (w + 1) + ":") if num else ("-" * (w + 2))
-                          for w, num in zip(widths, numeric)) + "|\n"
-    return line(header) + rule + "".join(line(r) for r in body)
+    """A GitHub (pipe) Markdown table, numeric columns right-aligned; needs `tabulate`."""
+    cells, numeric = formatted(df)
+    # numparse off: tabulate would re-format "0.2500" as 0.25 and "1000" with its own rules
+    return cells.to_markdown(index=False, colalign=["right" if num else "left" for num in numeric],
+                             disable_numparse=True) + "\n"
 
 
 def to_csv(df: pd.DataFrame) -> str:
@@ -171,41 +169,27 @@ def to_csv(df: pd.DataFrame) -> str:
     return df.to_csv(index=False, float_format="%.6g", lineterminator="\n")
 
 
-_TEX_ESCAPES = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-                "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}"}
-
-
-def _tex(s: str) -> str:
-    return "".join(_TEX_ESCAPES.get(ch, ch) for ch in s)
-
-
 def to_latex(df: pd.DataFrame) -> str:
-    """A booktabs `tabular` (needs `\\usepackage{booktabs}`), cells as in the Markdown table."""
-    header, body, numeric = _cells(df)
-    spec = "".join("r" if num else "l" for num in numeric)
-    rows = [" & ".join(_tex(c) for c in header) + r" \\"]
-    rows += [" & ".join(_tex(c) for c in r) + r" \\" for r in body]
-    return "\n".join([rf"\begin{{tabular}}{{{spec}}}", r"\toprule", rows[0], r"\midrule",
-                      *rows[1:], r"\bottomrule", r"\end{tabular}"]) + "\n"
+    """A booktabs `tabular` (needs `\\usepackage{booktabs}`), special characters escaped; needs jinja2."""
+    cells, numeric = formatted(df)
+    return cells.to_latex(index=False, escape=True, column_format="".join("r" if num else "l" for num in numeric))
 
 
 _HTML_STYLE = ("body{font-family:sans-serif;font-size:14px}table{border-collapse:collapse;margin-bottom:1em}"
                "th,td{padding:3px 8px;border-bottom:1px solid #ccc;white-space:nowrap}"
-               "th{border-bottom:2px solid #333}.num{text-align:right}.txt{text-align:left}")
+               "th{border-bottom:2px solid #333;text-align:left}")
 
 
-def html_table(df: pd.DataFrame) -> str:
-    """An HTML <table> of the frame, cells as in the Markdown table."""
-    from html import escape
+def html_table(df: pd.DataFrame, uid: str = "table") -> str:
+    """An HTML <table> (pandas' Styler, so jinja2), numeric columns right-aligned; `uid` scopes its CSS,
+    so tables on one page need different ones."""
+    from pandas.io.formats.style import Styler
 
-    header, body, numeric = _cells(df)
-
-    def row(cells, tag):
-        return "<tr>" + "".join(f'<{tag} class="{"num" if num else "txt"}">{escape(c)}</{tag}>'
-                                for c, num in zip(cells, numeric)) + "</tr>"
-
-    return "\n".join(["<table>", "<thead>" + row(header, "th") + "</thead>", "<tbody>",
-                      *(row(r, "td") for r in body), "</tbody>", "</table>"])
+    cells, numeric = formatted(df)
+    right = {c: [{"selector": "", "props": "text-align: right"}] for c, num in zip(cells.columns, numeric) if num}
+    # cell_ids off and a fixed uuid: the same table gives the same bytes on every rerun
+    styler = Styler(cells, cell_ids=False).hide(axis="index").format(escape="html")
+    return styler.format_index(escape="html", axis=1).set_table_styles(right).to_html(table_uuid=uid)
 
 
 def html_page(title: str, *parts: str) -> str:
@@ -228,8 +212,8 @@ def write_comparison(df: pd.DataFrame, out_md: str | os.PathLike, out_csv: str |
                      out_tex: str | os.PathLike | None = None, out_html: str | os.PathLike | None = None,
                      headline: list[str] | tuple[str, ...] = ("f1", "gold_nll"), title: str = "",
                      note: str = "") -> None:
-    """Write the comparison, each file atomically: the CSV with every column, the Markdown, LaTeX
-    and HTML tables as `table_view` shows it (HTML with a title and a note)."""
+    """Write the comparison, each file atomically: the CSV with every column, the Markdown, LaTeX and
+    HTML tables as `table_view` shows it (HTML with a title and a note)."""
     view = table_view(df, headline)
     write_text(out_md, to_markdown(view))
     write_text(out_csv, to_csv(df))
@@ -252,8 +236,8 @@ def stats_note(n: int, n_boot: int, seed: int, references: list[str]) -> str:
 
 
 def retrieval_table(metrics: Mapping[str, dict]) -> pd.DataFrame:
-    """One row per retriever of a retrieval/metrics.json: n, recall@k, answer_recall@k, MRR@10,
-    nDCG@10 and queries/s, metric columns in the order they appear."""
+    """One row per retriever of a retrieval/metrics.json: n, each metric (recall@k, MRR@10, ...) in the
+    order they appear, and queries/s."""
     cols: list[str] = []
     for m in metrics.values():
         cols += [c for c in m if c not in cols and c not in ("n", "queries_per_s")]
@@ -283,8 +267,8 @@ def retrieval_markdown(metrics: Mapping[str, dict], hybrid: Mapping | None = Non
 
 
 def corpora_tables(tables: Mapping[str, pd.DataFrame], metrics: list[str] | tuple[str, ...]) -> dict[str, pd.DataFrame]:
-    """For each metric some corpus has: systems (rows) by corpora (columns, `name (n=N)`), each cell
-    the mean and 95% interval from that corpus's comparison.csv, `-` where a corpus lacks it."""
+    """Per metric some corpus has: systems by corpora (`name (n=N)`), each cell the mean and interval from
+    that corpus's comparison.csv, `-` where it lacks them."""
     systems = list(dict.fromkeys(s for t in tables.values() for s in t["system"]))
     out = {}
     for metric in metrics:
@@ -322,6 +306,6 @@ def corpora_html(tables: Mapping[str, pd.DataFrame], metrics: list[str] | tuple[
     from html import escape
 
     parts = [f"<p>{escape(CORPORA_NOTE)}</p>"]
-    for metric, df in corpora_tables(tables, metrics).items():
-        parts += [f"<h3>{escape(metric)}</h3>", html_table(df)]
+    for i, (metric, df) in enumerate(corpora_tables(tables, metrics).items()):
+        parts += [f"<h3>{escape(metric)}</h3>", html_table(df, f"corpora{i}")]
     return html_page("Systems across corpora", *parts)

@@ -20,10 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ragft.config import schema_defaults
 from ragft.jsonl import atomic_directory, write_json
 from ragft.retrieval.embed import Embedder
+from ragft.retrieval.files import NEEDS
 
-RETRIEVERS = ("none", "dense", "bm25", "hybrid", "rerank")
+RETRIEVERS = (*NEEDS, "rerank")
 AUTO_FLAT_BELOW = 50_000  # exact search up to here: < ~1 ms a query on one core
 AUTO_HNSW_QUANTIZER_FROM = 1_000_000  # coarse assignment by HNSW instead of scanning K centroids
 AUTO_SQ8_FROM = 10_000_000  # 8-bit scalar codes: a quarter of the memory, recall barely changes
@@ -274,10 +276,10 @@ def open_searcher(retriever: str, paths: Mapping[str, str], *, chunk_text: Mappi
     if retriever == "rerank":
         from ragft.retrieval.rerank import Reranker, RerankSearcher
 
-        if not reranker or not reranker.get("model"):
+        reranker = {**schema_defaults("retrieval.reranker"), **(reranker or {})}
+        if not reranker["model"]:
             raise ValueError("retriever rerank needs retrieval.reranker.model (a cross-encoder folder)")
-        first = open_searcher(reranker.get("first_stage", "hybrid"), paths, cache_dir=cache_dir, opened=opened)
-        model = part("reranker", lambda: Reranker(paths.get("reranker") or reranker["model"],
-                                                  reranker.get("batch_size", 32)))
-        return RerankSearcher(first, model, chunk_text or {}, reranker.get("top_n", 20))
+        first = open_searcher(reranker["first_stage"], paths, cache_dir=cache_dir, opened=opened)
+        model = part("reranker", lambda: Reranker(paths.get("reranker") or reranker["model"], reranker["batch_size"]))
+        return RerankSearcher(first, model, chunk_text or {}, reranker["top_n"])
     raise ValueError(f"retriever {retriever!r} is not one of: {', '.join(RETRIEVERS)}")

@@ -1,7 +1,6 @@
 import numpy as np
 import pytest
 from datasketch import MinHash
-from docgen import make_prose
 
 from ragft.ingest.dedup import (
     SEED,
@@ -14,6 +13,8 @@ from ragft.ingest.dedup import (
     near_duplicates,
     shingle_hashes,
 )
+
+from .docgen import make_prose
 
 
 def test_shingles_are_word_ngrams_case_blind():

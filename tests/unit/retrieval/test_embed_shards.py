@@ -7,7 +7,6 @@ import hashlib
 import numpy as np
 import pytest
 
-from ragft.jsonl import atomic_directory
 from ragft.retrieval import embed
 from ragft.retrieval.embed import (
     Embedder,
@@ -112,15 +111,3 @@ def test_shard_files_are_deterministic_and_atomic(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         write_shard(tmp_path / "c.npz", keys, vecs, shard_meta(stats, 1, 1))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.npz", "b.npz"]
-
-
-def test_an_atomic_directory_appears_whole_or_not_at_all(tmp_path):
-    with pytest.raises(RuntimeError):
-        with atomic_directory(tmp_path / "index") as tmp:
-            (tmp / "index.faiss").write_bytes(b"half")
-            raise RuntimeError("killed")
-    assert list(tmp_path.iterdir()) == []
-    for content in (b"first", b"second"):
-        with atomic_directory(tmp_path / "index") as tmp:
-            (tmp / "index.faiss").write_bytes(content)
-    assert [p.name for p in tmp_path.iterdir()] == ["index"] and (tmp_path / "index/index.faiss").read_bytes() == b"second"

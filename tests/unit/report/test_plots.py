@@ -45,3 +45,12 @@ def test_quality_vs_cost_png(tmp_path):
     assert matplotlib.image.imread(tmp_path / "cost.png").shape[:2] == (675, 1650)  # 11 x 4.5 in
     plots.quality_vs_cost(points, "f1", tmp_path / "again.png", "demo")
     assert (tmp_path / "again.png").read_bytes() == (tmp_path / "cost.png").read_bytes()
+
+
+def test_loss_curve_png(tmp_path):
+    rows = [{"step": s, "loss": 5.0 - 0.1 * s, "learning_rate": 0.002, "tokens": 100 * s} for s in range(10, 110, 10)]
+    plots.loss_curve(rows, tmp_path / "loss.png", title="qlora")
+    assert (tmp_path / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert matplotlib.image.imread(tmp_path / "loss.png").shape[:2] == (675, 1050)  # 7 x 4.5 in at 150 dpi
+    plots.loss_curve([], tmp_path / "empty.png", title="qlora")  # a run too short to log still gets a figure
+    assert (tmp_path / "empty.png").stat().st_size > 0

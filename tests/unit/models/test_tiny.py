@@ -1,17 +1,9 @@
+"""builtin:tiny: its training texts (only question and answer scored), learning-rate schedule, and a
+build that saves a loadable model."""
+
 import random
 
-import torch
-
 from ragft.models import reading_corpus, tiny
-
-
-def test_reading_examples_are_seeded_and_answerable():
-    a = reading_corpus.examples(3, 50)
-    assert a == reading_corpus.examples(3, 50)
-    assert a != reading_corpus.examples(4, 50)
-    for ex in a:
-        assert ex["answer"] in ex["context"]
-        assert ex["question"].startswith("What is ") and ex["question"].endswith("?")
 
 
 def test_example_text_scores_question_and_answer_only():
@@ -33,31 +25,6 @@ def test_more_questions_go_into_the_completion_of_context_prompts():
     assert closed and all(c == " " + ex["answer"] + "\n" for c in closed)
     assert with_context and all(
         c == " " + ex["answer"] + "\n\nQuestion: What is the lucky port of Zan?\nAnswer: Quo\n" for c in with_context)
-
-
-def test_reading_examples_ask_about_every_fact_once():
-    for ex in reading_corpus.examples(9, 30, max_entities=2, max_facts=4):
-        answers = [ex["answer"]] + [m["answer"] for m in ex["more"]]
-        assert all(a in ex["context"] for a in answers)
-        assert len({m["question"] for m in ex["more"]} | {ex["question"]}) == len(answers)
-
-
-def test_pad_batch_masks_context_and_padding():
-    from ragft.models.batches import pad_batch
-
-    batch = pad_batch([([5, 6, 7, 8], 2), ([9, 10], 1)], pad=0)
-    assert batch["input_ids"].tolist() == [[5, 6, 7, 8], [9, 10, 0, 0]]
-    assert batch["labels"].tolist() == [[-100, -100, 7, 8], [-100, 10, -100, -100]]
-    assert batch["attention_mask"].tolist() == [[1, 1, 1, 1], [1, 1, 0, 0]]
-
-
-def test_scored_loss_equals_the_models_own_loss():
-    from ragft.models.batches import pad_batch, scored_loss
-
-    tok = tiny.train_tokenizer(["Context: a b c\nQuestion: x?\nAnswer: y\n"] * 20, 300)
-    model = tiny.make_model(tok, hidden=32, layers=1, heads=2, max_positions=64, seed=0)
-    batch = pad_batch([([5, 6, 7, 8, 9], 2), ([9, 10, 11], 1)], pad=tok.pad_token_id)
-    assert torch.allclose(scored_loss(model, batch), model(**batch).loss, atol=1e-6)
 
 
 def test_lr_schedule_warms_up_then_decays_to_a_tenth():

@@ -11,7 +11,7 @@ import pytest
 from ragft.demo_data.handbook import generate
 from ragft.demo_data.vocabulary import PEST_KINDS, RELATIONS, SYLLABLES
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 COMMITTED = REPO / "resources" / "demo"
 
 

@@ -4,21 +4,24 @@ import io
 import json
 
 import pytest
-from docgen import ORCHARD_PAGES, ORCHARD_TEXT, make_docx, make_pdf, make_prose
 
 from ragft.ingest.formats import Reject
 from ragft.ingest.readers import (
-    Options,
     Rejection,
     join_pages,
+    md_title,
+    parse_record,
     read_docx,
     read_html,
     read_jsonl_records,
     read_pdf,
     read_squad,
 )
+from ragft.ingest.run import make_options
 
-OPTS = Options()
+from .docgen import ORCHARD_PAGES, ORCHARD_TEXT, make_docx, make_pdf, make_prose
+
+OPTS = make_options()  # the schema's clean defaults
 
 
 def test_pdf_doc_keeps_page_starts_and_counts_repairs():
@@ -99,3 +102,24 @@ def test_jsonl_binary_file_is_one_rejection():
     with pytest.raises(Reject) as err:
         list(read_jsonl_records(io.BytesIO(b'{"id": 1}\n\x00\x00\x00'), "b.jsonl", OPTS))
     assert (err.value.reason, err.value.detail) == ("binary", "NUL byte in the first 8 KiB")
+
+
+def test_md_title_skips_code_fences_and_closing_hashes():
+    assert md_title("```\n# not a title\n```\n# Real ##") == "Real"
+    assert md_title("## Sub\n# C#") == "C#"
+    assert md_title("#hashtag\nno heading") == ""
+
+
+@pytest.mark.parametrize(
+    ("line", "detail"),
+    [
+        ('{"text": NaN}', "NaN is not valid JSON"),
+        ("[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+        ('{"text": "\\ud800 lone"}', "a string holds a lone surrogate escape"),
+        ('"just a string"', "a JSON str, not an object"),
+    ],
+)
+def test_parse_record_turns_every_failure_into_value_error(line, detail):
+    with pytest.raises(ValueError) as err:
+        parse_record(line)
+    assert str(err.value) == detail

@@ -12,7 +12,7 @@ from ragft.retrieval.chunk import chunk_docs
 from ragft.retrieval.index import BM25Searcher, build_bm25
 from ragft.retrieval.metrics import retrieval_metrics
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
+SAMPLE = Path(__file__).resolve().parents[4] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
 
 pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason=f"{SAMPLE} is not on this machine")
 

@@ -1,12 +1,4 @@
 import pytest
-from docgen import (
-    ORCHARD_PAGES,
-    blank_pdf,
-    encrypt_pdf,
-    make_docx,
-    make_pdf,
-    make_prose,
-)
 
 from ragft.ingest.formats import (
     Reject,
@@ -14,6 +6,15 @@ from ragft.ingest.formats import (
     drop_running_lines,
     html_text,
     pdf_pages,
+)
+
+from .docgen import (
+    ORCHARD_PAGES,
+    blank_pdf,
+    encrypt_pdf,
+    make_docx,
+    make_pdf,
+    make_prose,
 )
 
 

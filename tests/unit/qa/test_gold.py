@@ -13,7 +13,7 @@ from ragft.qa.gold import (
     split_questions,
 )
 
-AGXQA = Path(__file__).resolve().parents[3] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
+AGXQA = Path(__file__).resolve().parents[4] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
 
 
 def write(path, records):

@@ -3,9 +3,13 @@ import math
 import pandas as pd
 import pytest
 
+from ragft.evaluate.metrics import aggregate_answers, quality_stats
 from ragft.report.tables import (
+    add_missing_stats,
     comparison_table,
+    corpora_html,
     corpora_markdown,
+    formatted,
     paired_p,
     system_scores,
     table_view,
@@ -74,19 +78,20 @@ def test_comparison_table_against_two_references():
 def test_table_view_is_compact_and_byte_exact():
     df = comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.5, "gold_nll": 0.25}}})
     view = table_view(df, headline=["f1", "gold_nll"])
+    # tabulate's pipe table: headers padded by two, text columns marked `:---`, numbers `---:`
     assert to_markdown(view) == (
-        "| system | retriever | adapter |   n |          exact_match |                   f1 |             contains "
-        "|             gold_nll | p(f1) vs base / ft | p(gold_nll) vs base / ft | prompt tokens/q |    s/q | train tokens "
-        "| device-h |\n"
-        "|--------|-----------|---------|----:|---------------------:|---------------------:|---------------------:"
-        "|---------------------:|-------------------:|-------------------------:|----------------:|-------:|-------------:"
-        "|---------:|\n"
-        "| ft     | none      | qlora   |   2 | 1.000 [1.000, 1.000] | 0.900 [0.800, 1.000] | 1.000 [1.000, 1.000] "
-        "| 0.500 [0.250, 0.750] |          0.020 / - |                0.040 / - |            12.0 | 0.5000 |         1000 "
-        "|   0.0035 |\n"
-        "| base   | none      | none    |   2 | 0.500 [0.250, 0.750] | 0.600 [0.500, 0.700] | 0.500 [0.000, 1.000] "
-        "|                    - |          - / 0.500 |                - / 0.250 |            12.0 | 0.2500 |            - "
-        "|        - |\n"
+        "| system   | retriever   | adapter   |   n |          exact_match |                   f1 |             contains |"
+        "             gold_nll |   p(f1) vs base / ft |   p(gold_nll) vs base / ft |   prompt tokens/q |"
+        "    s/q |   train tokens |   device-h |\n"
+        "|:---------|:------------|:----------|----:|---------------------:|---------------------:|---------------------:|"
+        "---------------------:|---------------------:|---------------------------:|------------------:|"
+        "-------:|---------------:|-----------:|\n"
+        "| ft       | none        | qlora     |   2 | 1.000 [1.000, 1.000] | 0.900 [0.800, 1.000] | 1.000 [1.000, 1.000] |"
+        " 0.500 [0.250, 0.750] |            0.020 / - |                  0.040 / - |              12.0 |"
+        " 0.5000 |           1000 |     0.0035 |\n"
+        "| base     | none        | none      |   2 | 0.500 [0.250, 0.750] | 0.600 [0.500, 0.700] | 0.500 [0.000, 1.000] |"
+        "                    - |            - / 0.500 |                  - / 0.250 |              12.0 |"
+        " 0.2500 |              - |          - |\n"
     )
 
 
@@ -125,10 +130,10 @@ SMALL = pd.DataFrame({
 
 def test_to_markdown_byte_exact():
     assert to_markdown(SMALL) == (
-        "| system |   n |                   f1 | f1_p_vs_base | latency_s |\n"
-        "|--------|----:|---------------------:|-------------:|----------:|\n"
-        "| base   |   2 | 0.500 [0.250, 0.750] |            - |    0.2500 |\n"
-        "| ft     |   2 | 0.750 [0.500, 1.000] |        0.012 |    0.3333 |\n"
+        "| system   |   n |                   f1 |   f1_p_vs_base |   latency_s |\n"
+        "|:---------|----:|---------------------:|---------------:|------------:|\n"
+        "| base     |   2 | 0.500 [0.250, 0.750] |              - |      0.2500 |\n"
+        "| ft       |   2 | 0.750 [0.500, 1.000] |          0.012 |      0.3333 |\n"
     )
 
 
@@ -168,7 +173,11 @@ def test_write_comparison(tmp_path):
     assert [p.read_text(encoding="utf-8") for p in out] == [
         to_markdown(view), to_csv(df), to_latex(view), to_html(view, "Systems", "n = 2")]
     html = out[3].read_text()
-    assert "<h2>Systems</h2>" in html and '<td class="num">0.900 [0.800, 1.000]</td>' in html
+    assert "<h2>Systems</h2>" in html and '<td class="data row0 col5" >0.900 [0.800, 1.000]</td>' in html
+    assert '<th class="col_heading level0 col5" >f1</th>' in html and '<td class="data row1 col7" >-</td>' in html
+    # numeric columns (n from col 3 on) right-aligned by the table's own CSS, text columns not
+    assert "#T_table .col3 {\n  text-align: right;\n}" in html and "#T_table .col12 {" in html
+    assert ".col2 {" not in html and "th{border-bottom:2px solid #333;text-align:left}" in html
     assert html.count("<tr>") == 3 and "<p>n = 2</p>" in html
 
 
@@ -176,10 +185,10 @@ def test_corpora_markdown_puts_corpora_side_by_side():
     a = pd.DataFrame({"system": ["base", "rag"], "n": [10, 10], "f1": [0.1, 0.5], "f1_lo": [0.0, 0.4], "f1_hi": [0.2, 0.6]})
     b = pd.DataFrame({"system": ["base"], "n": [7], "f1": [0.25], "f1_lo": [0.125], "f1_hi": [0.375]})
     assert corpora_markdown({"a": a, "b": b}, ["f1", "gold_nll"]).split("## f1\n\n")[1] == (
-        "| system | a (n=10)             | b (n=7)              |\n"
-        "|--------|----------------------|----------------------|\n"
-        "| base   | 0.100 [0.000, 0.200] | 0.250 [0.125, 0.375] |\n"
-        "| rag    | 0.500 [0.400, 0.600] | -                    |\n"
+        "| system   | a (n=10)             | b (n=7)              |\n"
+        "|:---------|:---------------------|:---------------------|\n"
+        "| base     | 0.100 [0.000, 0.200] | 0.250 [0.125, 0.375] |\n"
+        "| rag      | 0.500 [0.400, 0.600] | -                    |\n"
     )
 
 
@@ -192,10 +201,72 @@ def test_retrieval_table_one_row_per_retriever():
     assert list(df.columns) == ["retriever", "n", "recall@1", "mrr@10", "queries_per_s"]
     hybrid = {"method": "score", "weight": 0.4, "n": 30, "metric": "mrr@10", "score": 0.9, "dense": 0.8, "bm25": 0.85}
     assert retrieval_markdown(metrics, hybrid) == (
-        "| retriever |   n | recall@1 | mrr@10 | queries_per_s |\n"
-        "|-----------|----:|---------:|-------:|--------------:|\n"
-        "| dense     |   4 |    0.500 |  0.625 |       150.000 |\n"
-        "| hybrid    |   4 |    0.750 |  0.812 |        90.500 |\n"
+        "| retriever   |   n |   recall@1 |   mrr@10 |   queries_per_s |\n"
+        "|:------------|----:|-----------:|---------:|----------------:|\n"
+        "| dense       |   4 |      0.500 |    0.625 |         150.000 |\n"
+        "| hybrid      |   4 |      0.750 |    0.812 |          90.500 |\n"
         "\nhybrid: score fusion, dense weight 0.4 (BM25 0.6), chosen on 30 train questions by mrr@10 "
         "(0.900; dense 0.800, bm25 0.850).\n"
     )
+
+
+def _parse_markdown(md: str) -> tuple[list[str], list[str], list[list[str]]]:
+    """Header, alignment row and body cells of a pipe table, each cell stripped."""
+    rows = [[c.strip() for c in line.split("|")[1:-1]] for line in md.splitlines()]
+    return rows[0], rows[1], rows[2:]
+
+
+def test_markdown_parses_back_to_the_formatted_cells():
+    view = table_view(comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.5}}}), ["f1"])
+    cells, numeric = formatted(view)
+    header, rule, body = _parse_markdown(to_markdown(view))
+    assert header == list(cells.columns) == ["system", "retriever", "adapter", "n", "exact_match", "f1", "contains",
+                                             "gold_nll", "p(f1) vs base / ft", "prompt tokens/q", "s/q",
+                                             "train tokens", "device-h"]
+    assert body == cells.values.tolist()
+    assert body[0][:6] == ["ft", "none", "qlora", "2", "1.000 [1.000, 1.000]", "0.900 [0.800, 1.000]"]
+    assert body[1][7:] == ["-", "- / 0.500", "12.0", "0.2500", "-", "-"]
+    assert [r.endswith(":") and not r.startswith(":") for r in rule] == numeric
+    assert [r.startswith(":") and not r.endswith(":") for r in rule] == [not n for n in numeric]
+
+
+def test_latex_escapes_special_characters():
+    df = pd.DataFrame({"system": ["rag_ft", "a&b"], "share_%": [0.5, 0.25], "note": ["100%", "x_y & z"]})
+    tex = to_latex(df)
+    assert tex.splitlines() == [
+        "\\begin{tabular}{lrl}",
+        "\\toprule",
+        "system & share\\_\\% & note \\\\",
+        "\\midrule",
+        "rag\\_ft & 0.500 & 100\\% \\\\",
+        "a\\&b & 0.250 & x\\_y \\& z \\\\",
+        "\\bottomrule",
+        "\\end{tabular}",
+    ]
+
+
+def test_html_escapes_cells_and_headers_and_scopes_each_table():
+    html = to_html(pd.DataFrame({"<b>system</b>": ["a&b", "<i>"], "n": [1, 2]}), "T & U", "p < 0.05")
+    assert "<title>T &amp; U</title>" in html and "<p>p &lt; 0.05</p>" in html
+    assert '<th class="col_heading level0 col0" >&lt;b&gt;system&lt;/b&gt;</th>' in html
+    assert '<td class="data row0 col0" >a&amp;b</td>' in html and '<td class="data row1 col0" >&lt;i&gt;</td>' in html
+    assert '<td class="data row1 col1" >2</td>' in html and "#T_table .col1 {" in html
+    a = pd.DataFrame({"system": ["base"], "n": [3], "f1": [0.5], "f1_lo": [0.25], "f1_hi": [0.75],
+                      "gold_nll": [2.0], "gold_nll_lo": [1.5], "gold_nll_hi": [2.5]})
+    page = corpora_html({"a": a}, ["f1", "gold_nll"])
+    assert '<table id="T_corpora0">' in page and '<table id="T_corpora1">' in page
+
+
+def test_add_missing_stats_keeps_evaluates_intervals_and_adds_the_judges():
+    preds = [{"id": f"q{i:02d}", "answers": ["x y"], "prediction": "x y" if i % 3 else "x z",
+              "gold_nll": 0.1 * i if i % 5 else None, "prompt_tokens": 10, "latency_s": 0.5} for i in range(30)]
+    judge = [{"id": p["id"], "judge": int(i % 4 == 0)} for i, p in enumerate(preds)]
+    stored = {"system": "rag", "retriever": "dense", **aggregate_answers(preds, n_boot=200, seed=3)}
+    scores = system_scores(preds, judge)
+    merged = add_missing_stats(stored, scores, n_boot=200, seed=3)
+    # what the report computed before: every interval again from the scores, the same figures
+    assert merged == {**stored, **quality_stats(scores, n_boot=200, seed=3)}
+    assert set(merged) - set(stored) == {"judge"} and merged["judge"]["mean"] == pytest.approx(8 / 30)
+    assert add_missing_stats(stored, system_scores(preds), 200, 3) == stored
+    with pytest.raises(ValueError, match="metrics.json counts 30 questions, the predictions 29"):
+        add_missing_stats(stored, system_scores(preds[1:]), 200, 3)

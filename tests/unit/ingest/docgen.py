@@ -1,6 +1,7 @@
-"""Generators of test documents: prose that passes every filter, text-layer PDFs, Word files.
+"""Generators of test documents for the ingest tests: prose that passes every filter, text-layer PDFs,
+Word files; and `write`, which puts one on disk.
 
-Tests import it as `docgen` (pytest puts tests/unit on sys.path); nothing here is committed data.
+The ingest tests import it as `.docgen` (tests/unit is a package); nothing here is committed data.
 """
 
 import io
@@ -22,6 +23,7 @@ ORCHARD_TEXT = (
     "Pears ripen after harvest in cool storage rooms.\nQuinces stay hard and need cooking\nbefore they are eaten.\n\n"
     "Plums flower early and frost can destroy\nthe blossom in a single night."
 )
+BODY = "Korvell Amber is a late-ripening apple variety grown on the northern terraces."  # 79 chars
 
 
 def make_prose(key: str, words: int = 60) -> str:
@@ -102,3 +104,10 @@ def make_docx(title: str, paragraphs: list[str], table: list[list[str]] | None =
     out = io.BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def write(path, data):
+    """Write bytes or UTF-8 text to path, creating parent directories."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return path
