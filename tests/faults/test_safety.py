@@ -3,6 +3,7 @@ unless configured, and neither a corpus name nor a document id can make the work
 outside results/."""
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -18,11 +19,12 @@ from ragft.models.specs import minilm_path
 from ragft.retrieval.chunk import chunk_docs
 
 ROOT = Path(__file__).resolve().parents[2]
-CODE = sorted([*ROOT.glob("src/ragft/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("rules/*.smk"), ROOT / "Snakefile"])
+CODE = sorted([*ROOT.glob("src/ragft/**/*.py"), *ROOT.glob("scripts/*.py"), *ROOT.glob("rules/*.smk"), ROOT / "Snakefile"])
 SCHEMA = ROOT / "config" / "config.schema.yaml"
 
 
 def test_no_unsafe_loading_in_the_code():
+    assert ROOT / "src/ragft/finetune/trainer.py" in CODE and ROOT / "src/ragft/models/load.py" in CODE  # every package
     for path in CODE:
         text = path.read_text()
         for call in re.findall(r"torch\.load\([^)]*\)", text):
@@ -56,9 +58,10 @@ def test_a_model_without_safetensors_is_refused(tiny_model_dir, tmp_path):
 def test_resuming_training_unpickles_with_weights_only(tiny_model_dir, tmp_path, monkeypatch):
     recipe = {"quantization": "none", "r": 4, "alpha": 8, "dropout": 0.0, "target_modules": "all-linear", "lr": 0.01,
               "scheduler": "constant", "warmup_ratio": 0.0, "epochs": 1, "max_steps": 2, "batch_size": 2,
-              "grad_accum": 1, "max_length": 32, "log_every": 1, "save_every": 2}
+              "grad_accum": 1, "max_length": 32, "log_every": 1, "save_every": 1}
     data = [{"id": f"e{i}", "prompt": f"Question {i}?", "completion": f" answer {i}"} for i in range(6)]
     train(tiny_model_dir, data, recipe, tmp_path / "a", tmp_path / "l.jsonl", tmp_path / "c", seed=0)
+    shutil.rmtree(tmp_path / "c" / "checkpoint-2")  # as if killed after step 1: the rerun trains step 2
     calls, real = [], torch.load
 
     def recording(*args, **kwargs):
@@ -67,7 +70,7 @@ def test_resuming_training_unpickles_with_weights_only(tiny_model_dir, tmp_path,
 
     monkeypatch.setattr(torch, "load", recording)
     summary = train(tiny_model_dir, data, recipe, tmp_path / "b", tmp_path / "l2.jsonl", tmp_path / "c", seed=0)
-    assert summary["resumed_from"].endswith("checkpoint-2")
+    assert summary["resumed_from"].endswith("checkpoint-1") and summary["steps"] == 2
     # optimizer, scheduler and random states: each unpickled with weights_only, explicit or torch's
     # default (True for torch.load without a pickle_module, unless an environment variable forces it off)
     assert len(calls) >= 3 and all(w is not False and module is None for w, module in calls)
