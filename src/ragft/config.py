@@ -65,7 +65,7 @@ def semantic_errors(config: dict) -> list[str]:
     if model and str(model).startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
         out.append(f"config key 'retrieval.reranker.model': {model!r} is not a directory")
     judge = ((config.get("report") or {}).get("judge") or {}).get("model")
-    if judge and judge != "builtin:tiny" and not Path(judge).expanduser().is_dir():
+    if judge and judge not in BUILTINS and not Path(judge).expanduser().is_dir():
         out.append(f"config key 'report.judge.model': {judge!r} is not a local model directory (the judge never calls a hosted API)")
     embed = config.get("embed", {})
     if embed.get("quantize") == "int8" and embed.get("backend", "torch") == "torch":
@@ -80,7 +80,7 @@ def semantic_errors(config: dict) -> list[str]:
     return out
 
 
-BUILTINS = ("builtin:minilm", "builtin:tiny")
+BUILTINS = ("builtin:minilm", "builtin:tiny", "builtin:smollm2")  # ragft.models.specs names the same
 
 
 def model_specs(config: dict) -> list[tuple[str, str]]:

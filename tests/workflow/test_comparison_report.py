@@ -17,7 +17,7 @@ from ragft.evaluate.metrics import per_question
 from ragft.report.tables import paired_p
 
 SYSTEMS = ["base", "fewshot", "rag", "ft", "rag_ft"]
-METRICS = ["exact_match", "f1", "rouge_l", "contains", "gold_nll"]
+METRICS = ["exact_match", "f1", "rouge_l", "accuracy", "gold_nll"]
 RAGFT = Path(sys.executable).with_name("ragft")
 
 pytestmark = pytest.mark.workflow

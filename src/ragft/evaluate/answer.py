@@ -111,15 +111,12 @@ def generation_settings(generation: dict | None = None, **overrides) -> dict:
 def fitted_prompts(model, tokenizer, questions: list[dict], hits, chunk_text: dict[str, str], shots, g: dict
                    ) -> tuple[list[tuple[str, int]], int, bool]:
     """Each question's prompt fitted to the window with the tokens cut, the window's limit, and
-    whether the prompts are wrapped in the model's chat template (configured and present)."""
-    from ragft.prompts import chat_prompt
-
-    chat = bool(g["chat_template"] and getattr(tokenizer, "chat_template", None))
-    render = (lambda p: chat_prompt(tokenizer, p)) if chat else None
+    whether the prompts are wrapped in the model's chat template (`chat_template`: auto, true, false)."""
+    render, _, chat = prompts.renderer(tokenizer, g["chat_template"], g["templates"])
     limit = prompt_limit(model, tokenizer, g["max_new_tokens"], g["max_prompt_tokens"])
     fitted = [
         fit_prompt(tokenizer, q["question"], [chunk_text[c] for c, _ in h] or None, list(shots) or None,
-                   g["templates"], limit, render)
+                   g["templates"], limit, render if chat else None)
         for q, h in zip(questions, hits)
     ]
     return fitted, limit, chat

@@ -14,7 +14,6 @@ from collections import Counter
 from ragft import prompts
 from ragft.answers import holds_answer
 from ragft.config import schema_defaults
-from ragft.prompts import chat_prompt
 
 
 def chunk_error(chunk) -> str | None:
@@ -36,13 +35,6 @@ def question_error(q) -> str | None:
     if not isinstance(answers, list) or not answers or not isinstance(answers[0], str) or not answers[0].strip():
         return "no_answer"
     return None
-
-
-def _renderer(spec: dict, tokenizer):
-    """Prompt and answer rendering of a QA builder: plain, or the chat template (`chat_template`)."""
-    if spec.get("chat_template") and tokenizer is not None and getattr(tokenizer, "chat_template", None):
-        return (lambda p: chat_prompt(tokenizer, p)), (lambda a: a)
-    return (lambda p: p), prompts.answer_text
 
 
 def chunk_examples(chunks: list[dict]) -> list[dict]:
@@ -123,12 +115,13 @@ BUILDERS = ("chunks", "qa", "retrieval", "synthetic")
 
 def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, seed: int, templates: dict | None = None,
                      hits: list[list[tuple[str, float]]] | None = None, synthetic: list[dict] | None = None,
-                     tokenizer=None, eval_ids=None) -> tuple[list[dict], dict]:
+                     tokenizer=None, eval_ids=None, chat_template: bool | str = "auto") -> tuple[list[dict], dict]:
     """The training set from the enabled builders, each repeated `weight` times, seeded shuffle;
     and what the builders did (`format_errors` of the inputs, RAFT counts). `hits` (the
     retriever's chunks per question) feeds `retrieval`, `synthetic` (generated question records,
-    see `synthetic_qa`) feeds `synthetic`. Questions must come from qa/train.jsonl: one whose id is
-    in `eval_ids` stops the build."""
+    see `synthetic_qa`) feeds `synthetic`. QA prompts are rendered as evaluation renders them
+    (`model.chat_template`, see ragft.prompts.renderer). Questions must come from qa/train.jsonl: one
+    whose id is in `eval_ids` stops the build."""
     unknown = set(builders) - set(BUILDERS)
     if unknown:
         raise ValueError(f"finetune.data: unknown builder(s) {sorted(unknown)}; expected {list(BUILDERS)}")
@@ -153,8 +146,9 @@ def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, 
     chunk_by_id = {c["id"]: c for c in good_chunks}
     stats: dict = {"format_errors": {k: dict(sorted(v.items())) for k, v in errors.items()}}
 
+    render, answer, _ = prompts.renderer(tokenizer, chat_template, templates)
+
     def made(name: str, spec: dict) -> list[dict]:
-        render, answer = _renderer(spec, tokenizer)
         if name == "chunks":
             return chunk_examples(good_chunks)
         if name == "qa":

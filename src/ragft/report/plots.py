@@ -86,7 +86,7 @@ METRIC_LABELS = {
     "exact_match": "exact match (share of questions, higher is better)",
     "f1": "token F1, SQuAD (0-1, higher is better)",
     "rouge_l": "ROUGE-L F1 (0-1, higher is better)",
-    "contains": "gold answer contained (share, higher is better)",
+    "accuracy": "gold answer contained (share, higher is better)",
     "gold_nll": "gold-answer NLL (nats per token, lower is better)",
     "judge": "LLM judge: correct (share, higher is better)",
 }

@@ -1,4 +1,4 @@
-"""Answer metrics (exact match, token F1, contains, ROUGE-L), bootstrap intervals and p-values, and
+"""Answer metrics (accuracy, exact match, token F1, ROUGE-L), bootstrap intervals and p-values, and
 their aggregation over predictions."""
 
 import math
@@ -7,7 +7,7 @@ import pytest
 
 from ragft.evaluate.metrics import (
     aggregate_answers,
-    contains_answer,
+    answer_accuracy,
     exact_match,
     mean_ci,
     paired_bootstrap_p,
@@ -36,13 +36,13 @@ def test_token_f1():
     assert token_f1("dog", ["cat"]) == 0.0
 
 
-def test_contains_answer_matches_whole_tokens():
-    assert contains_answer("It was Paris, France.", ["paris"]) == 1.0
-    assert contains_answer("in 1999", ["1"]) == 0.0
-    assert contains_answer("concatenate", ["cat"]) == 0.0
-    assert contains_answer("the blue whale swims", ["Blue Whale"]) == 1.0
-    assert contains_answer("", ["the"]) == 1.0  # empty gold only matches an empty prediction
-    assert contains_answer("cat", ["the"]) == 0.0
+def test_answer_accuracy_matches_whole_tokens():
+    assert answer_accuracy("It was Paris, France.", ["paris"]) == 1.0
+    assert answer_accuracy("in 1999", ["1"]) == 0.0
+    assert answer_accuracy("concatenate", ["cat"]) == 0.0
+    assert answer_accuracy("the blue whale swims", ["Blue Whale"]) == 1.0
+    assert answer_accuracy("", ["the"]) == 1.0  # empty gold only matches an empty prediction
+    assert answer_accuracy("cat", ["the"]) == 0.0
 
 
 def test_rouge_l():
@@ -117,20 +117,20 @@ def test_per_question_in_id_order():
         "exact_match": [0.0, 1.0],
         "f1": [pytest.approx(2 / 3), 1.0],
         "rouge_l": [pytest.approx(2 / 3), 1.0],
-        "contains": [0.0, 1.0],
+        "accuracy": [0.0, 1.0],
         "gold_nll": [3.0, 1.0],
     }
 
 
 def test_aggregate_answers_shape_and_means():
     out = aggregate_answers(PREDS, n_boot=100, seed=0)
-    metrics = ["exact_match", "f1", "rouge_l", "contains", "gold_nll"]
+    metrics = ["accuracy", "exact_match", "f1", "rouge_l", "gold_nll"]  # the headline first
     assert list(out) == ["n", *metrics, "prompt_tokens", "latency_s", "questions_per_s"]
     assert out["n"] == 2
     assert all(list(out[m]) == ["mean", "lo", "hi"] for m in metrics)
     assert out["exact_match"]["mean"] == 0.5
     assert out["f1"]["mean"] == pytest.approx(5 / 6)
-    assert out["contains"]["mean"] == 0.5
+    assert out["accuracy"]["mean"] == 0.5
     assert out["gold_nll"]["mean"] == 2.0
     assert out["rouge_l"]["mean"] == pytest.approx(5 / 6)
     assert out["prompt_tokens"] == 15.0 and out["latency_s"] == 1.0 and out["questions_per_s"] == 1.0

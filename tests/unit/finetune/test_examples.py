@@ -37,11 +37,11 @@ def test_qa_builders_refuse_eval_questions():
 def test_chat_template_wraps_qa_prompts(tiny_model_dir):
     tok = load_tokenizer(tiny_model_dir)
     tok.chat_template = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}<|assistant|>"
-    data, _ = build({"qa": {"chat_template": True}}, tokenizer=tok)
+    data, _ = build({"qa": {}}, tokenizer=tok, chat_template="auto", templates={"instruction": "Be brief."})
     qa = next(e for e in data if e["id"] == "qa:q1")
-    assert qa["prompt"] == "<|user|>Question: What is the sowing window of Variety1?\nAnswer:\n<|assistant|>"
+    assert qa["prompt"] == "<|system|>Be brief.\n<|user|>Question: What is the sowing window of Variety1?\nAnswer:\n<|assistant|>"
     assert qa["completion"] == "early May"  # the collator ends it with the end-of-turn (eos) token
-    plain, _ = build({"qa": {"chat_template": False}}, tokenizer=tok)
+    plain, _ = build({"qa": {}}, tokenizer=tok, chat_template=False)
     assert next(e for e in plain if e["id"] == "qa:q1")["prompt"].startswith("Question:")
 
 

@@ -25,6 +25,18 @@ def test_cut_at_stop():
     assert generate.cut_at_stop("a. b\nc", [".", "\n"]) == "a"
     assert generate.cut_at_stop(" keep all ", None) == "keep all"
     assert generate.cut_at_stop("x\ny", []) == "x\ny"
+    assert generate.cut_at_stop("\n\n Paris\nmore", "\n") == "Paris"  # stops count after the first text
+    assert generate.cut_at_stop("Question: x\nQuestion: y", ["Question:", "\n"]) == "Question: x"
+
+
+def test_a_stop_ends_a_row_only_after_its_first_text(tiny_model_dir):
+    tok = load_tokenizer(tiny_model_dir)
+    ids = lambda s: tok(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+    rule = generate.StopRule(tok, ["\n"])
+    assert not rule(ids("\n")) and not rule(ids("\n Paris"))
+    assert rule(ids("\n Paris\n")) and rule(ids("Paris\n"))
+    longer = generate.StopRule(tok, ["Question:"])
+    assert not longer(ids(" Question:")) and longer(ids("Paris Question:"))
 
 
 PROMPTS = ["Question: What is the home port of Zan?\nAnswer:", "Question: Who?\nAnswer:",

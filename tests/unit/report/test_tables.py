@@ -27,26 +27,26 @@ def _ci(mean, lo, hi):
 
 METRICS = {
     "ft": {"n": 2, "exact_match": _ci(1.0, 1.0, 1.0), "f1": _ci(0.9, 0.8, 1.0),
-           "contains": _ci(1.0, 1.0, 1.0), "gold_nll": _ci(0.5, 0.25, 0.75),
+           "accuracy": _ci(1.0, 1.0, 1.0), "gold_nll": _ci(0.5, 0.25, 0.75),
            "prompt_tokens": 12.0, "latency_s": 0.5, "questions_per_s": 2.0, "truncated": {"prompts": 0, "tokens": 0},
            "cost": {"train_tokens": 1000, "train_seconds": 12.5, "device_hours": 12.5 / 3600, "train_device": "cpu"}},
     "base": {"n": 2, "exact_match": _ci(0.5, 0.25, 0.75), "f1": _ci(0.6, 0.5, 0.7),
-             "contains": _ci(0.5, 0.0, 1.0), "gold_nll": _ci(None, None, None),
+             "accuracy": _ci(0.5, 0.0, 1.0), "gold_nll": _ci(None, None, None),
              "prompt_tokens": 12.0, "latency_s": 0.25},
 }
 SPECS = {"base": {"retriever": "none", "adapter": "none"},
          "ft": {"retriever": "none", "adapter": "qlora"}}
-PAIRED = {"base": {"ft": {"exact_match": 0.01, "f1": 0.02, "contains": 0.03, "gold_nll": 0.04}}}
+PAIRED = {"base": {"ft": {"exact_match": 0.01, "f1": 0.02, "accuracy": 0.03, "gold_nll": 0.04}}}
 
 QUALITY = ["exact_match", "exact_match_lo", "exact_match_hi", "f1", "f1_lo", "f1_hi",
-           "contains", "contains_lo", "contains_hi", "gold_nll", "gold_nll_lo", "gold_nll_hi"]
+           "accuracy", "accuracy_lo", "accuracy_hi", "gold_nll", "gold_nll_lo", "gold_nll_hi"]
 
 
 def test_comparison_table_columns_and_rows():
     df = comparison_table(METRICS, SPECS, paired=PAIRED)
     assert list(df.columns) == [
         "system", "retriever", "adapter", "shots", "n", *QUALITY,
-        "exact_match_p_vs_base", "f1_p_vs_base", "contains_p_vs_base", "gold_nll_p_vs_base",
+        "exact_match_p_vs_base", "f1_p_vs_base", "accuracy_p_vs_base", "gold_nll_p_vs_base",
         "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts",
         "train_tokens", "train_seconds", "device_hours", "train_device",
     ]
@@ -80,7 +80,7 @@ def test_table_view_is_compact_and_byte_exact():
     view = table_view(df, headline=["f1", "gold_nll"])
     # tabulate's pipe table: headers padded by two, text columns marked `:---`, numbers `---:`
     assert to_markdown(view) == (
-        "| system   | retriever   | adapter   |   n |          exact_match |                   f1 |             contains |"
+        "| system   | retriever   | adapter   |   n |          exact_match |                   f1 |             accuracy |"
         "             gold_nll |   p(f1) vs base / ft |   p(gold_nll) vs base / ft |   prompt tokens/q |"
         "    s/q |   train tokens |   device-h |\n"
         "|:---------|:------------|:----------|----:|---------------------:|---------------------:|---------------------:|"
@@ -111,7 +111,7 @@ def test_system_scores_and_paired_p():
     assert scores["rag"]["judge"] == [1.0] * 40 and "judge" not in scores["base"]
     assert sum(scores["rag"]["exact_match"]) == 30
     p = paired_p(scores, "base", n_boot=200, seed=1)
-    assert set(p) == {"rag"} and set(p["rag"]) == {"exact_match", "f1", "rouge_l", "contains", "gold_nll"}
+    assert set(p) == {"rag"} and set(p["rag"]) == {"exact_match", "f1", "rouge_l", "accuracy", "gold_nll"}
     assert p["rag"]["exact_match"] == pytest.approx(2 / 201)  # every resample favours rag
     assert p["rag"]["gold_nll"] == 1.0  # identical NLL
     assert paired_p(scores, "missing") == {}
@@ -220,7 +220,7 @@ def test_markdown_parses_back_to_the_formatted_cells():
     view = table_view(comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.5}}}), ["f1"])
     cells, numeric = formatted(view)
     header, rule, body = _parse_markdown(to_markdown(view))
-    assert header == list(cells.columns) == ["system", "retriever", "adapter", "n", "exact_match", "f1", "contains",
+    assert header == list(cells.columns) == ["system", "retriever", "adapter", "n", "exact_match", "f1", "accuracy",
                                              "gold_nll", "p(f1) vs base / ft", "prompt tokens/q", "s/q",
                                              "train tokens", "device-h"]
     assert body == cells.values.tolist()

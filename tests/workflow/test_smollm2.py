@@ -1,0 +1,58 @@
+"""builtin:smollm2, a real instruct model, end to end on a few questions: built from the installed
+package, prompted through its chat template after the instruction in evaluation and in training
+data alike, answering in words (never empty), with retrieval lifting its accuracy."""
+
+import json
+
+import pytest
+from workdirs import make_workdir, snakemake, tiny_config
+
+pytestmark = pytest.mark.workflow
+
+
+def jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def smol_run(tmp_path_factory):
+    config = tiny_config()
+    config["qa"]["max_eval"] = 6
+    config["model"] = {"base": "builtin:smollm2", "max_new_tokens": 20, "batch_size": 6}
+    config["finetune"]["recipes"]["qlora"].update(max_steps=2, batch_size=2, max_length=192, log_every=1, save_every=2,
+                                                  lr=0.0005)
+    config["finetune"]["data"] = {"chunks": {"enabled": False}, "qa": {"enabled": True},
+                                  "retrieval": {"enabled": True, "k": 1}}
+    config["systems"] = {"base": {"retriever": "none"}, "rag": {"retriever": "bm25"},
+                         "ft": {"retriever": "none", "adapter": "qlora"}}
+    config["retrieval"] = {"k": 1}
+    work = make_workdir(tmp_path_factory.mktemp("smollm2") / "work", config)
+    proc = snakemake(work, "results/demo/report/comparison.md")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    return work
+
+
+def test_the_instruct_model_answers_in_words_and_retrieval_lifts_it(smol_run):
+    res = smol_run / "results" / "demo"
+    build = json.loads((smol_run / "resources/models/smollm2/build_report.json").read_text())
+    assert build["parameters"] == 134515008
+    preds = {s: jsonl(res / "eval" / s / "predictions.jsonl") for s in ("base", "rag", "ft")}
+    assert all(len(p) == 6 and all(r["prediction"] for r in p) for p in preds.values())  # never empty
+    metrics = {s: json.loads((res / "eval" / s / "metrics.json").read_text()) for s in preds}
+    assert metrics["rag"]["accuracy"]["mean"] >= 0.5 > metrics["base"]["accuracy"]["mean"]
+    # the adapter changes how likely the gold answers are, and the chat prompts are the same length
+    assert metrics["ft"]["gold_nll"]["mean"] != metrics["base"]["gold_nll"]["mean"]
+    assert [r["prompt_tokens"] for r in preds["ft"]] == [r["prompt_tokens"] for r in preds["base"]]
+    header = (res / "report" / "comparison.md").read_text().splitlines()[0]
+    assert header.split("|")[5].strip() == "accuracy" and "p(accuracy) vs base / rag" in header
+
+
+def test_training_prompts_are_the_evaluation_prompts(smol_run):
+    train = jsonl(smol_run / "results/demo/finetune/qlora/train.jsonl")
+    qa = [e for e in train if e["builder"] == "qa"]
+    instruction = "Answer with a short phrase, the exact words from the context when there is one. Do not explain."
+    assert qa and all(e["prompt"].startswith(f"<|im_start|>system\n{instruction}<|im_end|>\n<|im_start|>user\nQuestion: ")
+                      and e["prompt"].endswith("Answer:<|im_end|>\n<|im_start|>assistant\n") for e in qa)
+    assert all("\n" not in e["completion"] for e in qa)  # the bare answer; the trainer ends it with <|im_end|>
+    summary = json.loads((smol_run / "results/demo/finetune/qlora/train_summary.json").read_text())
+    assert summary["steps"] == 2
