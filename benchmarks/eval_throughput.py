@@ -16,7 +16,9 @@ Timed: only answering (tokenize, generate, decode, cut), after one warm-up call 
 side runs `--repeats` times, alternating, and its best run counts (the machine is shared). The
 loop is timed twice: as a plain loop would run (stopping at EOS or max_new_tokens), and with the
 same stop strings as ragft (so the ratio against it is batching alone). It also reports how many
-answers agree exactly between the two, which greedy decoding makes all of them up to float noise.
+answers agree exactly between the two, which greedy decoding makes all of them up to float noise,
+but for answers that begin with a newline: since 4b4ad3f ragft counts a stop only after an answer's
+first text, while `generate`'s stop_strings end such an answer at once (empty).
 """
 
 from __future__ import annotations

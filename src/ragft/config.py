@@ -65,7 +65,7 @@ def semantic_errors(config: dict) -> list[str]:
     if model and str(model).startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
         out.append(f"config key 'retrieval.reranker.model': {model!r} is not a directory")
     judge = ((config.get("report") or {}).get("judge") or {}).get("model")
-    if judge and judge not in BUILTINS and not Path(judge).expanduser().is_dir():
+    if judge and judge not in BUILT_MODELS and not Path(judge).expanduser().is_dir():
         out.append(f"config key 'report.judge.model': {judge!r} is not a local model directory (the judge never calls a hosted API)")
     embed = config.get("embed", {})
     if embed.get("quantize") == "int8" and embed.get("backend", "torch") == "torch":
@@ -80,7 +80,10 @@ def semantic_errors(config: dict) -> list[str]:
     return out
 
 
-BUILTINS = ("builtin:minilm", "builtin:tiny", "builtin:smollm2")  # ragft.models.specs names the same
+# The causal LMs the workflow builds for itself: spec -> (folder in the workflow's directory, its rule)
+BUILT_MODELS = {"builtin:tiny": ("resources/models/tiny", "build_tiny"),
+                "builtin:smollm2": ("resources/models/smollm2", "build_smollm2")}
+BUILTINS = ("builtin:minilm", *BUILT_MODELS)  # minilm, the embedder, comes with its PyPI package
 
 
 def model_specs(config: dict) -> list[tuple[str, str]]:

@@ -17,15 +17,10 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from ragft.config import BUILTINS
+from ragft.config import BUILT_MODELS, BUILTINS
 
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
-
-# The built-in causal LMs the workflow builds for itself: spec -> (folder, the rule that builds it)
-BUILT = {"builtin:tiny": ("resources/models/tiny", "build_tiny"),
-         "builtin:smollm2": ("resources/models/smollm2", "build_smollm2")}
-TINY_DIR = BUILT["builtin:tiny"][0]
 
 
 def sha256_file(path: str | Path) -> str:
@@ -59,7 +54,7 @@ def minilm_path() -> str:
 
 def built_dir(spec: str) -> str | None:
     """The folder a built-in causal LM is built into (relative to the workflow's directory), or None."""
-    return BUILT[spec][0] if spec in BUILT else None
+    return BUILT_MODELS[spec][0] if spec in BUILT_MODELS else None
 
 
 def resolve(spec: str, root: str | Path = ".") -> str:
@@ -67,12 +62,12 @@ def resolve(spec: str, root: str | Path = ".") -> str:
     models' folders lie under `root`, the workflow's directory."""
     if spec == "builtin:minilm":
         return minilm_path()
-    if spec in BUILT:
-        folder, rule = BUILT[spec]
+    if spec in BUILT_MODELS:
+        folder, rule = BUILT_MODELS[spec]
         path = Path(root) / folder
         if not (path / "config.json").is_file():
             raise FileNotFoundError(f"{path}: {spec} is not built; run the workflow (rule {rule})")
-        return str(path) if str(root) != "." else folder
+        return str(path)
     if spec.startswith("builtin:"):
         raise ValueError(f"unknown built-in model {spec!r}; expected one of {', '.join(BUILTINS)}")
     if spec.startswith((".", "/", "~")) and not Path(spec).expanduser().is_dir():
