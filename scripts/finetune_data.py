@@ -35,7 +35,8 @@ if spec.get("enabled", False):
 
 # 2) build, measure contamination (and drop it if asked), report
 data, stats = build_train_data(chunks, questions, p.builders, p.seed, p.templates, hits, synthetic, tokenizer,
-                               eval_ids={q["id"] for q in eval_questions}, chat_template=p.chat_template)
+                               eval_ids={q["id"] for q in eval_questions}, chat_template=p.chat_template,
+                               max_length=p.recipe["max_length"])
 if synthetic_stats:
     stats["synthetic"] = synthetic_stats
 overlap = contamination(eval_questions, data, p.decontamination["ngram"])

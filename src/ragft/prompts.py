@@ -56,10 +56,33 @@ def chat_prompt(tokenizer, prompt: str, templates: dict | None = None) -> str:
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 
+_SENTINEL = "RAGFT-ANSWER-7f3a"
+
+
+def turn_end(tokenizer) -> str:
+    """The text that ends an assistant turn in the tokenizer's chat template, up to and with its
+    first special token (`<|im_end|>`, `<|eot_id|>`, `<end_of_turn>`, `</s>`); the EOS token when
+    the template shows none. Computed once per tokenizer."""
+    cache = tokenizer.__dict__
+    if "_ragft_turn_end" not in cache:
+        end = tokenizer.eos_token or ""
+        if getattr(tokenizer, "chat_template", None):
+            text = tokenizer.apply_chat_template(
+                [{"role": "user", "content": "q"}, {"role": "assistant", "content": _SENTINEL}], tokenize=False)
+            tail = text[text.rfind(_SENTINEL) + len(_SENTINEL):] if _SENTINEL in text else ""
+            specials = [s for s in [*tokenizer.all_special_tokens, *tokenizer.get_added_vocab()] if s and s in tail]
+            if specials:
+                first = min(specials, key=lambda s: (tail.find(s), -len(s)))
+                end = tail[: tail.find(first) + len(first)]
+        cache["_ragft_turn_end"] = end
+    return cache["_ragft_turn_end"]
+
+
 def renderer(tokenizer, setting: bool | str = "auto", templates: dict | None = None):
     """How a model is shown prompts and answers: (prompt -> text, answer -> completion, chat?). In
-    the chat template the completion is the bare answer (the trainer ends it with the end-of-turn
-    token); plain, it is `answer_text`."""
+    the chat template the completion is the bare answer closed as the template closes an assistant
+    turn (`turn_end`); plain, it is `answer_text` (the trainer ends it with EOS)."""
     if uses_chat(tokenizer, setting):
-        return (lambda p: chat_prompt(tokenizer, p, templates)), (lambda a: a), True
+        end = turn_end(tokenizer)
+        return (lambda p: chat_prompt(tokenizer, p, templates)), (lambda a: a + end), True
     return (lambda p: p), answer_text, False

@@ -24,7 +24,7 @@ def test_chat_models_get_the_instruction_then_the_prompt_as_a_user_turn(tiny_mod
     tok.chat_template = CHATML
     assert uses_chat(tok, "auto") and uses_chat(tok, True) and not uses_chat(tok, False)
     render, answer, chat = renderer(tok, "auto", {"instruction": "Be brief."})
-    assert (render("Q?"), answer("x"), chat) == ("<|system|>Be brief.\n<|user|>Q?\n<|assistant|>", "x", True)
+    assert (render("Q?"), answer("x"), chat) == ("<|system|>Be brief.\n<|user|>Q?\n<|assistant|>", "x</s>", True)
     assert chat_prompt(tok, "Q?", {"instruction": "Be brief.", "instruction_role": "user"}) == "<|user|>Be brief.\n\nQ?\n<|assistant|>"
     assert chat_prompt(tok, "Q?", {"instruction": None}) == "<|user|>Q?\n<|assistant|>"
     assert renderer(tok, False)[2] is False

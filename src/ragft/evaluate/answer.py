@@ -10,6 +10,7 @@ import time
 from ragft import prompts
 from ragft.config import schema_defaults
 from ragft.models import generate
+from ragft.models.tokens import count_tokens, fit_prompt
 from ragft.retrieval.metrics import answer_recall_at_k, recall_at_k
 
 
@@ -40,9 +41,16 @@ def system_prompts(questions: list[dict], hits: list[list[tuple[str, float]]], c
     ]
 
 
+# the longest prompt when model.max_prompt_tokens is null: room for k chunks of a few hundred tokens
+# and few-shot examples, while a batch of such prompts stays within a GPU's memory for the KV cache
+# of a model with a 128k window (Llama 3.1: 32 prompts of 4096 tokens of an 8B model are 16 GiB)
+DEFAULT_PROMPT_CAP = 4096
+
+
 def prompt_limit(model, tokenizer, max_new_tokens: int, max_prompt_tokens: int | None = None) -> int:
     """Tokens a prompt may take: `max_prompt_tokens` when set, else the model's context window
-    (its position embeddings, or the tokenizer's limit when smaller) less the answer's tokens."""
+    (its position embeddings, or the tokenizer's limit when smaller) less the answer's tokens, at
+    most DEFAULT_PROMPT_CAP."""
     if max_prompt_tokens:
         return max_prompt_tokens
     windows = [getattr(model.config, "max_position_embeddings", None), getattr(tokenizer, "model_max_length", None)]
@@ -51,44 +59,7 @@ def prompt_limit(model, tokenizer, max_new_tokens: int, max_prompt_tokens: int |
         raise ValueError("the model states no context window; set model.max_prompt_tokens")
     if window <= max_new_tokens:
         raise ValueError(f"model.max_new_tokens ({max_new_tokens}) leaves no room in the model's {window}-token window")
-    return window - max_new_tokens
-
-
-def fit_prompt(tokenizer, question: str, contexts: list[str] | None, shots: list[dict] | None,
-               templates: dict | None, limit: int, render=None) -> tuple[str, int]:
-    """The prompt of one question within `limit` tokens, and the tokens cut to fit: the retrieved
-    context loses its end first (the lowest-ranked chunk's), then few-shot examples go from the
-    first, and a prompt still too long keeps its last `limit` tokens. `render` wraps the prompt
-    (the chat template) before it is counted."""
-    render = render or (lambda p: p)
-
-    def count(text: str) -> int:
-        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
-
-    def make(ctx, sh) -> str:
-        return render(prompts.build_prompt(question, ctx, sh, templates))
-
-    text = make(contexts, shots)
-    full = n = count(text)
-    if n <= limit:
-        return text, 0
-    if contexts:
-        ids = tokenizer("\n\n".join(contexts), add_special_tokens=False)["input_ids"]
-        keep = len(ids)
-        while n > limit and keep > 0:
-            keep = max(0, keep - (n - limit))
-            contexts = [tokenizer.decode(ids[:keep])]  # one block: build_prompt joins chunks the same way
-            text = make(contexts, shots)
-            n = count(text)
-    shots = list(shots or [])
-    while n > limit and shots:
-        shots.pop(0)
-        text = make(contexts, shots or None)
-        n = count(text)
-    if n > limit:
-        text = tokenizer.decode(tokenizer(text, add_special_tokens=False)["input_ids"][-limit:])
-        n = count(text)
-    return text, full - n
+    return min(window - max_new_tokens, DEFAULT_PROMPT_CAP)
 
 
 def question_hits(question: dict, chunk_ids: list[str], chunk_doc: dict[str, str],
@@ -138,7 +109,7 @@ def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: 
     Prompts are fitted to the model's window (`fit_prompt`); latency is the batched generation
     time per question, measured after a one-prompt warm-up."""
     g = generation_settings(generation, **settings)
-    fitted, limit, chat = fitted_prompts(model, tokenizer, questions, hits, chunk_text, shots, g)
+    fitted, limit, _ = fitted_prompts(model, tokenizer, questions, hits, chunk_text, shots, g)
     texts = [t for t, _ in fitted]
     gen = generate_kwargs(g, seed)
     if texts:  # the first call pays one-off set-up costs that are not per question
@@ -148,7 +119,7 @@ def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: 
     latency = (time.perf_counter() - start) / max(1, len(questions))
     nll = generate.answer_nll(model, tokenizer, texts, [q["answers"][0] for q in questions], batch_size=g["batch_size"],
                               max_length=limit + g["max_new_tokens"],
-                              answer=(lambda a: a + (tokenizer.eos_token or "")) if chat else prompts.answer_text)
+                              answer=prompts.renderer(tokenizer, g["chat_template"], g["templates"])[1])
     records = []
     for q, a, h, (t, cut), n in zip(questions, answers, hits, fitted, nll):
         doc_hit, answer_hit = question_hits(q, [c for c, _ in h], chunk_doc, chunk_text) if chunk_doc else (None, None)
@@ -158,7 +129,7 @@ def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: 
             "answers": q["answers"],
             "prediction": a,
             "contexts": [{"chunk_id": c, "score": round(s, 6)} for c, s in h],
-            "prompt_tokens": len(tokenizer(t, add_special_tokens=False)["input_ids"]),
+            "prompt_tokens": count_tokens(tokenizer, t),
             "latency_s": round(latency, 6),
             "gold_nll": None if math.isnan(n) else round(n, 6),
             "truncated_tokens": cut,

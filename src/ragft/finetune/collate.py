@@ -10,6 +10,7 @@ import random
 import torch
 
 from ragft.models.batches import pad_batch, pad_packed
+from ragft.models.tokens import encode_pair, encode_pairs
 
 
 class Collator:
@@ -18,25 +19,28 @@ class Collator:
 
     def __init__(self, tokenizer, max_length: int):
         self.tok, self.max_length = tokenizer, max_length
+        self.specials = set(tokenizer.all_special_ids)
 
-    def encode(self, example: dict, tokens: tuple[list[int], list[int]] | None = None) -> tuple[list[int], int]:
-        """Token ids (the end kept when too long) and where the completion starts."""
-        if tokens is None:
-            p = self.tok(example["prompt"], add_special_tokens=False)["input_ids"] if example["prompt"] else []
-            c = self.tok(example["completion"], add_special_tokens=False)["input_ids"]
-        else:
-            p, c = tokens
-        c = c + [self.tok.eos_token_id]
-        ids = (p + c)[-self.max_length :]
-        return ids, len(ids) - min(len(c), len(ids))
+    def encode(self, example: dict, pair: tuple[list[int], int] | None = None) -> tuple[list[int], int]:
+        """Token ids of prompt + completion tokenised jointly (BOS first when the tokenizer adds one,
+        EOS last unless the completion ends with a special token such as a chat turn's end), and
+        where the completion starts. Too long, an example keeps its start: the prompt is fitted to
+        the length when the data is built (`ragft.models.tokens.fit_prompt`), so only a completion
+        (a long corpus chunk) loses its end."""
+        ids, start = pair if pair is not None else encode_pair(self.tok, example["prompt"], example["completion"])
+        if not ids or ids[-1] not in self.specials:
+            ids = [*ids, self.tok.eos_token_id]
+        return ids[: self.max_length], start
 
-    def encode_all(self, examples: list[dict]) -> list[tuple[list[int], int]]:
-        """`encode` for many examples, tokenized in two batched calls (several times faster)."""
-        if not examples:
-            return []
-        p = self.tok([e["prompt"] for e in examples], add_special_tokens=False)["input_ids"]
-        c = self.tok([e["completion"] for e in examples], add_special_tokens=False)["input_ids"]
-        return [self.encode(e, pair) for e, pair in zip(examples, zip(p, c))]
+    def encode_all(self, examples: list[dict], log=None) -> list[tuple[list[int], int]]:
+        """`encode` for many examples, tokenized in one batched call (several times faster); an
+        example with no completion token left within max_length is dropped (and counted in `log`)."""
+        pairs = encode_pairs(self.tok, [e["prompt"] for e in examples], [e["completion"] for e in examples])
+        encoded = [self.encode(e, pair) for e, pair in zip(examples, pairs)]
+        kept = [(ids, s) for ids, s in encoded if s < len(ids)]
+        if len(kept) < len(encoded) and log:
+            log(f"{len(encoded) - len(kept)} example(s) dropped: their prompt fills max_length ({self.max_length})")
+        return kept
 
     def __call__(self, examples: list[dict]) -> dict:
         if "position_ids" in examples[0]:

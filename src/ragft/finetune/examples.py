@@ -14,6 +14,7 @@ from collections import Counter
 from ragft import prompts
 from ragft.answers import holds_answer
 from ragft.config import schema_defaults
+from ragft.models.tokens import PromptTooLong, fit_prompt
 
 
 def chunk_error(chunk) -> str | None:
@@ -42,19 +43,37 @@ def chunk_examples(chunks: list[dict]) -> list[dict]:
     return [{"id": f"chunk:{c['id']}", "builder": "chunks", "prompt": "", "completion": c["text"] + "\n"} for c in chunks]
 
 
-def qa_examples(questions: list[dict], templates: dict | None = None, builder: str = "qa", render=None,
-                answer=prompts.answer_text) -> list[dict]:
-    """Closed-book QA SFT: the question prompt, then the first gold answer."""
+def prompt_fitter(templates: dict | None = None, render=None, tokenizer=None, max_length: int | None = None):
+    """(question, contexts, completion) -> the rendered prompt, fitted with the completion into
+    `max_length` tokens by evaluation's policy (`ragft.models.tokens.fit_prompt`: the question is
+    never cut, the lowest-ranked chunk goes first), or None when even the bare question does not
+    fit. Without a tokenizer or max_length, the prompt as it is."""
     render = render or (lambda p: p)
-    return [
-        {
-            "id": f"{builder}:{q['id']}",
-            "builder": builder,
-            "prompt": render(prompts.build_prompt(q["question"], templates=templates)),
-            "completion": answer(q["answers"][0]),
-        }
-        for q in questions
-    ]
+
+    def fit(question: str, contexts: list[str] | None, completion: str) -> str | None:
+        if tokenizer is None or not max_length:
+            return render(prompts.build_prompt(question, contexts, templates=templates))
+        room = max_length - len(tokenizer(completion, add_special_tokens=False)["input_ids"]) - 1  # and EOS
+        try:
+            return fit_prompt(tokenizer, question, contexts, None, templates, room, render)[0]
+        except PromptTooLong:
+            return None
+
+    return fit
+
+
+def qa_examples(questions: list[dict], templates: dict | None = None, builder: str = "qa", render=None,
+                answer=prompts.answer_text, fit=None) -> list[dict]:
+    """Closed-book QA SFT: the question prompt, then the first gold answer (a question too long for
+    `fit`, see `prompt_fitter`, is left out)."""
+    fit = fit or prompt_fitter(templates, render)
+    out = []
+    for q in questions:
+        completion = answer(q["answers"][0])
+        prompt = fit(q["question"], None, completion)
+        if prompt is not None:
+            out.append({"id": f"{builder}:{q['id']}", "builder": builder, "prompt": prompt, "completion": completion})
+    return out
 
 
 def gold_chunk(q: dict, hits: list[tuple[str, float]], chunks: dict[str, dict], by_doc: dict[str, list[str]]) -> str | None:
@@ -72,18 +91,20 @@ def gold_chunk(q: dict, hits: list[tuple[str, float]], chunks: dict[str, dict], 
 
 def retrieval_examples(questions: list[dict], hits: list[list[tuple[str, float]]], chunks: dict[str, dict],
                        templates: dict | None = None, k: int = 2, gold_fraction: float = 1.0, seed: int = 0,
-                       render=None, answer=prompts.answer_text) -> tuple[list[dict], dict]:
+                       render=None, answer=prompts.answer_text, fit=None) -> tuple[list[dict], dict]:
     """Retrieval-aware QA (RAFT-style): each train question with k chunks, then the answer. In a
     `gold_fraction` of examples (seeded) the gold chunk is one of the k, at a random place, among
     the best-retrieved chunks of other docs (distractors); in the rest there are distractors
     only, so the model learns both to read and to answer when retrieval fails. Returns the
-    examples and counts `with_gold`, `without_gold`, `no_gold_chunk` (no chunk holds the answer)."""
+    examples and counts `with_gold`, `without_gold`, `no_gold_chunk` (no chunk holds the answer).
+    Prompts are fitted by `fit` (see `prompt_fitter`): the lowest-ranked chunks go first when the
+    example is longer than the recipe's max_length."""
     rng = random.Random(seed)
-    render = render or (lambda p: p)
+    fit = fit or prompt_fitter(templates, render)
     by_doc: dict[str, list[str]] = {}
     for cid, c in chunks.items():
         by_doc.setdefault(c.get("doc_id"), []).append(cid)
-    out, counts = [], Counter(with_gold=0, without_gold=0, no_gold_chunk=0)
+    out, counts = [], Counter(with_gold=0, without_gold=0, no_gold_chunk=0, too_long=0)
     for q, h in zip(questions, hits):
         h = [(c, s) for c, s in h if c in chunks]
         gold = gold_chunk(q, h, chunks, by_doc)
@@ -101,12 +122,12 @@ def retrieval_examples(questions: list[dict], hits: list[list[tuple[str, float]]
         else:
             context = distractors[:k]
             counts["without_gold"] += 1
-        out.append({
-            "id": f"retrieval:{q['id']}",
-            "builder": "retrieval",
-            "prompt": render(prompts.build_prompt(q["question"], [chunks[c]["text"] for c in context], templates=templates)),
-            "completion": answer(q["answers"][0]),
-        })
+        completion = answer(q["answers"][0])
+        prompt = fit(q["question"], [chunks[c]["text"] for c in context], completion)
+        if prompt is None:
+            counts["too_long"] += 1
+            continue
+        out.append({"id": f"retrieval:{q['id']}", "builder": "retrieval", "prompt": prompt, "completion": completion})
     return out, dict(counts)
 
 
@@ -115,13 +136,15 @@ BUILDERS = ("chunks", "qa", "retrieval", "synthetic")
 
 def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, seed: int, templates: dict | None = None,
                      hits: list[list[tuple[str, float]]] | None = None, synthetic: list[dict] | None = None,
-                     tokenizer=None, eval_ids=None, chat_template: bool | str = "auto") -> tuple[list[dict], dict]:
+                     tokenizer=None, eval_ids=None, chat_template: bool | str = "auto",
+                     max_length: int | None = None) -> tuple[list[dict], dict]:
     """The training set from the enabled builders, each repeated `weight` times, seeded shuffle;
     and what the builders did (`format_errors` of the inputs, RAFT counts). `hits` (the
     retriever's chunks per question) feeds `retrieval`, `synthetic` (generated question records,
     see `synthetic_qa`) feeds `synthetic`. QA prompts are rendered as evaluation renders them
-    (`model.chat_template`, see ragft.prompts.renderer). Questions must come from qa/train.jsonl: one
-    whose id is in `eval_ids` stops the build."""
+    (`model.chat_template`, see ragft.prompts.renderer) and fitted into the recipe's `max_length`
+    as evaluation fits them (`prompt_fitter`). Questions must come from qa/train.jsonl: one whose
+    id is in `eval_ids` stops the build."""
     unknown = set(builders) - set(BUILDERS)
     if unknown:
         raise ValueError(f"finetune.data: unknown builder(s) {sorted(unknown)}; expected {list(BUILDERS)}")
@@ -147,20 +170,22 @@ def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, 
     stats: dict = {"format_errors": {k: dict(sorted(v.items())) for k, v in errors.items()}}
 
     render, answer, _ = prompts.renderer(tokenizer, chat_template, templates)
+    fit = prompt_fitter(templates, render, tokenizer, max_length)
 
     def made(name: str, spec: dict) -> list[dict]:
         if name == "chunks":
             return chunk_examples(good_chunks)
         if name == "qa":
-            return qa_examples(good_q, templates, "qa", render, answer)
+            return qa_examples(good_q, templates, "qa", render, answer, fit)
         if name == "synthetic":
             if synthetic is None:
                 raise ValueError("finetune.data.synthetic is enabled but no generated questions were given")
-            return qa_examples([q for q in synthetic if question_error(q) is None], templates, "synthetic", render, answer)
+            return qa_examples([q for q in synthetic if question_error(q) is None], templates, "synthetic", render,
+                               answer, fit)
         if hits is None:
             raise ValueError("finetune.data.retrieval is enabled but no retrieval hits were given")
         examples, counts = retrieval_examples(good_q, good_hits, chunk_by_id, templates, spec["k"],
-                                              spec["gold_fraction"], seed, render, answer)
+                                              spec["gold_fraction"], seed, render, answer, fit)
         stats["retrieval"] = counts
         return examples
 

@@ -83,7 +83,7 @@ def train(base_path: str, data: list[dict], recipe: dict, out_adapter: str | Pat
 
 def encode_dataset(collator: Collator, data: list[dict], recipe: dict, log=print) -> list[dict]:
     """The training rows: each example's token ids and loss start, or packed rows of several."""
-    encoded = collator.encode_all(data)
+    encoded = collator.encode_all(data, log)
     if not recipe["packing"]:
         return [{"input_ids": ids, "loss_start": s} for ids, s in encoded]
     rows = pack(encoded, recipe["max_length"])

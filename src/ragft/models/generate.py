@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import torch
 
 from ragft import prompts
+from ragft.models.tokens import encode_pairs, prompt_ids
 
 
 def _batches(items: list, size: int):
@@ -143,7 +144,7 @@ def generate_answers(
     # end of sequence: the tokenizer's, and the model's own (an instruct model may end a turn with another token)
     eos = {tokenizer.eos_token_id, *_ids(getattr(getattr(model, "generation_config", None), "eos_token_id", None))} - {None}
     stopped = StopRule(tokenizer, stops) if stops else None
-    ids = tokenizer(prompt_texts, add_special_tokens=False)["input_ids"] if prompt_texts else []
+    ids = prompt_ids(tokenizer, prompt_texts)
     ids = [r[-max_length:] if max_length else r for r in ids]
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch: little padding
     out: list[str] = [""] * len(ids)
@@ -160,19 +161,19 @@ def generate_answers(
 def answer_nll(model, tokenizer, prompt_texts: list[str], answers: list[str], batch_size: int = 16,
                max_length: int | None = None, answer=prompts.answer_text) -> list[float]:
     """Mean negative log-likelihood per token of each gold answer after its prompt (teacher forced),
-    batched; a prompt + answer longer than `max_length` tokens loses the prompt's start."""
+    batched: prompt + `answer(gold)` tokenised jointly as training tokenises them
+    (`ragft.models.tokens.encode_pair`), so it equals the model's own loss on that text with the
+    prompt masked. A sequence longer than `max_length` tokens loses the prompt's start."""
     pad = tokenizer.pad_token_id
     out: list[float] = []
     pairs = list(zip(prompt_texts, answers))
     for chunk in _batches(pairs, batch_size):
         seqs, spans = [], []
-        for p, a in chunk:
-            p_ids = tokenizer(p, add_special_tokens=False)["input_ids"]
-            a_ids = tokenizer(answer(a), add_special_tokens=False)["input_ids"]
-            seq = p_ids + a_ids
+        for seq, start in encode_pairs(tokenizer, [p for p, _ in chunk], [answer(a) for _, a in chunk]):
+            n = len(seq) - start
             seq = seq[-max_length:] if max_length else seq
             seqs.append(seq)
-            spans.append(min(len(a_ids), len(seq) - 1))
+            spans.append(min(n, len(seq) - 1))
         # left padding, so every answer ends at the last position: only the last `keep` positions
         # need logits (a real model's vocabulary makes all of them costly)
         keep = max(spans) + 1

@@ -1,5 +1,5 @@
-"""Answering the eval questions: prompts from retrieved chunks, shots, fitting prompts to the window,
-hits, and the recorded predictions and fine-tuning cost."""
+"""Answering the eval questions: prompts from retrieved chunks, shots, the prompt limit, hits, and the
+recorded predictions and fine-tuning cost."""
 
 import pytest
 
@@ -28,41 +28,6 @@ def test_shots_are_seeded_and_optional():
     assert pick_shots(train, 3, 1) == pick_shots(train, 3, 1) and len(pick_shots(train, 3, 1)) == 3
 
 
-class CharTokenizer:
-    """One token per character: token counts are string lengths, so fitting is exact to check."""
-
-    chat_template = None
-
-    def __call__(self, text, add_special_tokens=False):
-        return {"input_ids": [ord(c) for c in text]}
-
-    def decode(self, ids):
-        return "".join(chr(i) for i in ids)
-
-
-def test_fit_prompt_cuts_the_context_end_first():
-    from ragft.evaluate.answer import fit_prompt
-
-    tok = CharTokenizer()
-    # 31 characters of template and question + 22 of context ("abcdefghij\n\nklmnopqrst")
-    assert fit_prompt(tok, "Q?", ["abcdefghij", "klmnopqrst"], None, None, 60) == (
-        "Context:\nabcdefghij\n\nklmnopqrst\n\nQuestion: Q?\nAnswer:", 0)
-    assert fit_prompt(tok, "Q?", ["abcdefghij", "klmnopqrst"], None, None, 40) == (
-        "Context:\nabcdefghi\n\nQuestion: Q?\nAnswer:", 13)  # the second chunk and the first's last letter go
-
-
-def test_fit_prompt_drops_shots_from_the_first_then_keeps_the_end():
-    from ragft.evaluate.answer import fit_prompt
-
-    tok = CharTokenizer()
-    shots = [{"question": "S1?", "answers": ["a1"]}, {"question": "S2?", "answers": ["a2"]}]
-    # each shot is 26 characters, the closed prompt 20
-    assert fit_prompt(tok, "Q?", None, shots, None, 50) == ("Question: S2?\nAnswer: a2\n\nQuestion: Q?\nAnswer:", 26)
-    assert fit_prompt(tok, "Q?", None, shots, None, 15) == ("Question: Q?\nAnswer:"[-15:], 72 - 15)
-    # a context cut to nothing keeps the context template, so a RAG system stays one
-    assert fit_prompt(tok, "Q?", ["abc"], None, None, 31) == ("Context:\n\n\nQuestion: Q?\nAnswer:", 3)
-
-
 def test_prompt_limit():
     from types import SimpleNamespace
 
@@ -70,6 +35,9 @@ def test_prompt_limit():
 
     model = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=1024))
     assert prompt_limit(model, SimpleNamespace(model_max_length=10**30), 24) == 1000
+    # a 128k window (Llama 3.1) is capped: a batch of such prompts would not fit a GPU's memory
+    long = SimpleNamespace(config=SimpleNamespace(max_position_embeddings=131072))
+    assert prompt_limit(long, SimpleNamespace(model_max_length=131072), 24) == 4096
     assert prompt_limit(model, SimpleNamespace(model_max_length=512), 12) == 500  # the smaller window wins
     assert prompt_limit(model, SimpleNamespace(), 24, max_prompt_tokens=64) == 64
     with pytest.raises(ValueError, match="leaves no room"):
@@ -102,8 +70,8 @@ def test_answer_questions_records_hits_truncation_and_cost(tiny_model_dir):
     again = answer_questions(model, tok, QUESTIONS, hits, CHUNK_TEXT, generation=gen, chunk_doc=CHUNK_DOC)
     strip = lambda ps: [{k: v for k, v in p.items() if k != "latency_s"} for p in ps]  # noqa: E731
     assert strip(again) == strip(preds)  # greedy: the same answers and NLL every run
-    cut = answer_questions(model, tok, QUESTIONS, hits, CHUNK_TEXT, generation={**gen, "max_prompt_tokens": 12})
-    assert all(p["prompt_tokens"] <= 12 and p["truncated_tokens"] > 0 for p in cut)
+    cut = answer_questions(model, tok, QUESTIONS, hits, CHUNK_TEXT, generation={**gen, "max_prompt_tokens": 18})
+    assert all(p["prompt_tokens"] <= 18 and p["truncated_tokens"] > 0 for p in cut)
     assert all(p["truncated_tokens"] == a["prompt_tokens"] - c["prompt_tokens"] for p, a, c in zip(cut, preds, cut))
     assert [p["doc_hit"] for p in cut] == [None, None, None]  # no chunk_doc: hits not scored
 

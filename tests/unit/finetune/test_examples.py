@@ -40,7 +40,7 @@ def test_chat_template_wraps_qa_prompts(tiny_model_dir):
     data, _ = build({"qa": {}}, tokenizer=tok, chat_template="auto", templates={"instruction": "Be brief."})
     qa = next(e for e in data if e["id"] == "qa:q1")
     assert qa["prompt"] == "<|system|>Be brief.\n<|user|>Question: What is the sowing window of Variety1?\nAnswer:\n<|assistant|>"
-    assert qa["completion"] == "early May"  # the collator ends it with the end-of-turn (eos) token
+    assert qa["completion"] == "early May</s>"  # a template that closes no turn with a special token: EOS
     plain, _ = build({"qa": {}}, tokenizer=tok, chat_template=False)
     assert next(e for e in plain if e["id"] == "qa:q1")["prompt"].startswith("Question:")
 
@@ -56,14 +56,14 @@ def test_retrieval_builder_mixes_gold_and_distractors_raft_style():
     # q1 retrieved only a distractor: its gold chunk comes from its doc
     assert next(e for e in data if e["id"] == "retrieval:q1")["prompt"].startswith(
         "Context:\nThe sowing window of Variety1 is early May.\n\nThe sowing window of Variety5 is early May.")
-    assert stats["retrieval"] == {"with_gold": 4, "without_gold": 0, "no_gold_chunk": 0}
+    assert stats["retrieval"] == {"with_gold": 4, "without_gold": 0, "no_gold_chunk": 0, "too_long": 0}
     data, stats = build({"retrieval": {"enabled": True, "k": 2, "gold_fraction": 0.0}}, hits=hits)
     ex = next(e for e in data if e["id"] == "retrieval:q0")
     assert ex["prompt"].startswith("Context:\nThe sowing window of Variety1 is early May.\n\nThe sowing window of Variety2 is early May.")
-    assert stats["retrieval"] == {"with_gold": 0, "without_gold": 4, "no_gold_chunk": 0}
+    assert stats["retrieval"] == {"with_gold": 0, "without_gold": 4, "no_gold_chunk": 0, "too_long": 0}
     data, stats = build({"retrieval": {"enabled": True, "k": 1, "gold_fraction": 0.5}}, hits=hits, seed=3)
-    assert stats["retrieval"] == {"with_gold": 3, "without_gold": 1, "no_gold_chunk": 0}
+    assert stats["retrieval"] == {"with_gold": 3, "without_gold": 1, "no_gold_chunk": 0, "too_long": 0}
     orphan = {"id": "q9", "question": "When is Variety7 harvested?", "answers": ["late June"], "doc_ids": ["d7.md"]}
     data, stats = build_train_data(CHUNKS, [orphan], {"retrieval": {"enabled": True, "k": 2, "gold_fraction": 1.0}}, seed=0, hits=[[("d5.md#0000", 0.3)]])
-    assert stats["retrieval"] == {"with_gold": 0, "without_gold": 1, "no_gold_chunk": 1}
+    assert stats["retrieval"] == {"with_gold": 0, "without_gold": 1, "no_gold_chunk": 1, "too_long": 0}
     assert data[0]["prompt"].startswith("Context:\nThe sowing window of Variety5 is early May.\n\nQuestion: When")
