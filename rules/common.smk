@@ -5,7 +5,7 @@ from snakemake.utils import validate
 
 from ragft.config import ConfigError, check, recipe_defaults, unwritable
 from ragft.ingest.sources import discover
-from ragft.models.specs import built_dir
+from ragft.models.specs import built_dir, llm_host_mb
 from ragft.retrieval.files import index_files
 
 
@@ -61,6 +61,19 @@ def model_input(spec):
 def base_model():
     """Input of the base causal LM."""
     return model_input(config["model"]["base"])
+
+
+# A job that runs a causal LM declares one GPU (`gpu=1`: a local run with --resources gpu=N runs at
+# most N of them at once; SLURM gives each its own) and the host memory its model needs.
+ON_GPU = os.path.isdir("/proc/driver/nvidia/gpus") and bool(os.listdir("/proc/driver/nvidia/gpus"))
+
+
+def llm_mem_mb(wildcards, input):
+    """Host memory (MB) of a job that loads the causal LM in input.model (or a hub id's guess)."""
+    return llm_host_mb(input.get("model") or None, ON_GPU)
+
+
+SYNTHETIC = config["finetune"]["data"].get("synthetic", {}).get("enabled", False)  # runs an LLM over the chunks
 
 
 def synthetic_model():
@@ -128,7 +141,7 @@ def adapters_used():
 
 
 def generation(keys=("dtype", "trust_remote_code", "max_new_tokens", "batch_size", "templates", "stop",
-                     "chat_template", "max_prompt_tokens", "do_sample", "temperature", "top_p")):
+                     "chat_template", "max_prompt_tokens", "do_sample", "temperature", "top_p", "merge_adapter")):
     """The model settings that evaluation depends on (not how builtin:tiny is built)."""
     return {k: config["model"].get(k) for k in keys}
 

@@ -24,7 +24,8 @@ rule evaluate:
         "benchmarks/rules/{corpus}/eval/{system}.tsv"
     threads: 1
     resources:
-        mem_mb=8000,
+        gpu=1,
+        mem_mb=llm_mem_mb,
     script:
         "../scripts/evaluate.py"
 
@@ -46,6 +47,7 @@ rule judge:
         "benchmarks/rules/{corpus}/judge/{system}.tsv"
     threads: 1
     resources:
-        mem_mb=8000,
+        gpu=1,
+        mem_mb=llm_mem_mb,
     script:
         "../scripts/judge.py"

@@ -26,8 +26,8 @@ rule finetune_data:
     threads: 1  # retrieves for a few hundred questions: mostly start-up, so it shares the CPU with an evaluation
     resources:
         # synthetic QA runs an LLM over the chunks: a GPU job then
-        gpu=1 if config["finetune"]["data"].get("synthetic", {}).get("enabled") else 0,
-        mem_mb=4000,
+        gpu=1 if SYNTHETIC else 0,
+        mem_mb=lambda wc, input: llm_mem_mb(wc, {"model": input.generator or input.model}) if SYNTHETIC else 4000,
     script:
         "../scripts/finetune_data.py"
 
@@ -58,8 +58,8 @@ rule finetune:
         "benchmarks/rules/{corpus}/finetune/{recipe}.tsv"
     threads: 2
     resources:
-        gpu=1,  # SLURM places it on a GPU node; a local run ignores it unless --resources gpu=N says otherwise
-        mem_mb=8000,
+        gpu=1,  # SLURM places it on a GPU node; a local run limits such jobs with --resources gpu=N
+        mem_mb=llm_mem_mb,
         runtime=120,  # minutes; raise it (--set-resources finetune:runtime=...) for a real model
     script:
         "../scripts/finetune.py"

@@ -8,7 +8,7 @@ from ragft.evaluate.answer import (
 from ragft.evaluate.metrics import aggregate_answers
 from ragft.jsonl import read_json, read_jsonl, write_json, write_jsonl
 from ragft.logs import setup
-from ragft.models.load import load_causal_lm, load_tokenizer
+from ragft.models.load import describe_adapter_load, load_causal_lm, load_tokenizer
 from ragft.retrieval.index import open_searcher
 
 log = setup(snakemake.log[0], snakemake.threads)
@@ -27,13 +27,15 @@ hits = retrieve_contexts(searcher, questions, p.k)
 # 2) answer with the base model, plus the system's adapter
 shots = pick_shots(read_jsonl(inp.train), p.system["shots"], p.seed)
 tokenizer = load_tokenizer(p.base, gen["trust_remote_code"])
-model = load_causal_lm(p.base, inp.get("adapter"), gen["dtype"], gen["trust_remote_code"])
+model = load_causal_lm(p.base, inp.get("adapter"), gen["dtype"], gen["trust_remote_code"], gen["merge_adapter"])
 predictions = answer_questions(model, tokenizer, questions, hits, chunk_text, shots=shots, generation=gen,
                                chunk_doc=chunk_doc, seed=p.seed)
 write_jsonl(snakemake.output.predictions, predictions)
 
 # 3) score
 result = {"system": snakemake.wildcards.system, **p.system, **aggregate_answers(predictions, p.bootstrap, p.seed)}
+if inp.get("adapter"):
+    result["adapter_load"] = describe_adapter_load(inp.adapter, gen["merge_adapter"])
 if searcher is not None:
     result["retrieval"] = retrieval_hits(predictions, questions, chunk_doc, chunk_text, p.k)
 if "train_summary" in inp.keys():

@@ -91,7 +91,7 @@ class Asker:
             adapter = str(need(res / "finetune" / self.spec["adapter"] / "adapter"))
         trust = config["model"]["trust_remote_code"]
         self.tokenizer = load_tokenizer(path, trust)
-        self.model = load_causal_lm(path, adapter, config["model"]["dtype"], trust)
+        self.model = load_causal_lm(path, adapter, config["model"]["dtype"], trust, config["model"]["merge_adapter"])
 
     def ask(self, question: str, k: int | None = None) -> dict:
         """The answer, the sources retrieved (rank, chunk id, doc id, score, text), the prompt's

@@ -43,6 +43,7 @@ def test_the_instruct_model_answers_in_words_and_retrieval_lifts_it(smol_run):
     # the adapter changes how likely the gold answers are, and the chat prompts are the same length
     assert metrics["ft"]["gold_nll"]["mean"] != metrics["base"]["gold_nll"]["mean"]
     assert [r["prompt_tokens"] for r in preds["ft"]] == [r["prompt_tokens"] for r in preds["base"]]
+    assert metrics["ft"]["adapter_load"] == "on the 4-bit NF4 base"  # as it was trained, unmerged
     header = (res / "report" / "comparison.md").read_text().splitlines()[0]
     assert header.split("|")[5].strip() == "accuracy" and "p(accuracy) vs base / rag" in header
 
@@ -56,3 +57,16 @@ def test_training_prompts_are_the_evaluation_prompts(smol_run):
     assert all("\n" not in e["completion"] for e in qa)  # the bare answer; the trainer ends it with <|im_end|>
     summary = json.loads((smol_run / "results/demo/finetune/qlora/train_summary.json").read_text())
     assert summary["steps"] == 2
+
+
+def test_an_llm_jobs_peak_host_memory_is_below_what_it_declares(smol_run):
+    from ragft.models.specs import llm_host_mb
+
+    declared = llm_host_mb(smol_run / "resources/models/smollm2")
+    peaks = {}
+    for tsv in [*(smol_run / "benchmarks/rules/demo/eval").glob("*.tsv"), smol_run / "benchmarks/rules/demo/finetune/qlora.tsv"]:
+        header, row = tsv.read_text().splitlines()[:2]
+        peaks[tsv.stem] = float(dict(zip(header.split("\t"), row.split("\t")))["max_rss"])
+    print("peak host memory (MB):", peaks, "declared:", declared)
+    assert set(peaks) == {"base", "rag", "ft", "qlora"}
+    assert all(0 < peak < declared for peak in peaks.values())

@@ -43,7 +43,8 @@ from ragft.finetune.checkpoints import (
 from ragft.finetune.collate import Collator, EpochSampler
 from ragft.jsonl import atomic_directory, write_jsonl
 from ragft.models.batches import pack, scored_loss
-from ragft.models.load import load_tokenizer
+from ragft.models.load import load_base as load_model
+from ragft.models.load import load_tokenizer, resolve_dtype, write_base_file
 from ragft.models.specs import require_safetensors
 
 
@@ -75,7 +76,7 @@ def train(base_path: str, data: list[dict], recipe: dict, out_adapter: str | Pat
     seconds = run_training(trainer, stop, resume, log)
 
     # 5) save the adapter and the training log
-    save_adapter(model, out_adapter)
+    save_adapter(model, out_adapter, recipe)
     rows = train_log_rows(trainer.state.log_history)
     write_jsonl(out_log, rows, sort_key=None)
     return run_summary(trainer.state, rows, seconds, resume, start_tokens)
@@ -92,23 +93,12 @@ def encode_dataset(collator: Collator, data: list[dict], recipe: dict, log=print
 
 
 def load_base(base_path: str, recipe: dict, trust_remote_code: bool = False):
-    """The base causal LM of a recipe: 4-bit NF4 with double quantisation for `nf4` (QLoRA),
-    unquantised for `none`; bf16 compute on CUDA (with SDPA attention), fp32 on a CPU."""
+    """The base causal LM of a recipe (`ragft.models.load.load_base`: 4-bit NF4 with double
+    quantisation for `nf4`, unquantised for `none`, in the recipe's dtype), frozen and ready for
+    k-bit training (gradient checkpointing when the recipe asks)."""
     from peft import prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
-    cuda = torch.cuda.is_available()
-    compute = torch.bfloat16 if cuda else torch.float32
-    kwargs = {"dtype": compute, "use_safetensors": True, "trust_remote_code": trust_remote_code}
-    if recipe["quantization"] == "nf4":
-        kwargs["quantization_config"] = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
-                                                           bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=compute)
-    elif recipe["quantization"] != "none":
-        raise ValueError(f"finetune recipe quantization {recipe['quantization']!r}: expected nf4 or none")
-    if cuda:
-        kwargs["attn_implementation"] = "sdpa"
-    require_safetensors(base_path)
-    model = AutoModelForCausalLM.from_pretrained(base_path, **kwargs)
+    model = load_model(base_path, recipe["quantization"], recipe["dtype"], trust_remote_code, training=True)
     if recipe["quantization"] == "nf4":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=recipe["gradient_checkpointing"],
                                                 gradient_checkpointing_kwargs={"use_reentrant": False})
@@ -171,9 +161,13 @@ class CompletionTrainer(Trainer):
 
 
 def training_args(recipe: dict, seed: int, checkpoint_dir: str | Path, tensorboard_dir: str | Path | None) -> TrainingArguments:
-    """The Trainer's arguments for a recipe: bf16 on CUDA, fp32 on a CPU; checkpoints every
-    `save_every` steps (the last two kept); TensorBoard events when a folder is given."""
+    """The Trainer's arguments for a recipe: mixed precision in the recipe's dtype on CUDA (`auto`:
+    bf16 where the GPU supports it, else fp16), fp32 on a CPU; checkpoints every `save_every` steps
+    (the last two kept); TensorBoard events when a folder is given."""
     cuda = torch.cuda.is_available()
+    dtype = resolve_dtype(recipe["dtype"], cuda)
+    if not cuda and dtype != torch.float32:
+        raise ValueError(f"finetune recipe dtype {recipe['dtype']}: a CPU trains in float32 (set dtype: auto)")
     return TrainingArguments(
         output_dir=str(checkpoint_dir),
         per_device_train_batch_size=recipe["batch_size"],
@@ -189,7 +183,8 @@ def training_args(recipe: dict, seed: int, checkpoint_dir: str | Path, tensorboa
         save_total_limit=2,
         seed=seed,
         data_seed=seed,
-        bf16=cuda,
+        bf16=cuda and dtype == torch.bfloat16,
+        fp16=cuda and dtype == torch.float16,
         use_cpu=not cuda,
         gradient_checkpointing=recipe["gradient_checkpointing"],
         gradient_checkpointing_kwargs={"use_reentrant": False},
@@ -258,14 +253,17 @@ def restore_final(trainer: CompletionTrainer, checkpoint: str | Path) -> None:
     trainer.state = TrainerState.load_from_json(str(Path(checkpoint) / "trainer_state.json"))
 
 
-def save_adapter(model, out_adapter: str | Path) -> None:
-    """The adapter as safetensors, its folder appearing whole; `all-linear` target modules saved
-    sorted, not in an order that varies from run to run."""
+def save_adapter(model, out_adapter: str | Path, recipe: dict | None = None) -> None:
+    """The adapter as safetensors with how its base was loaded (`ragft_base.json`, so evaluation
+    loads the same base), its folder appearing whole; `all-linear` target modules saved sorted,
+    not in an order that varies from run to run."""
+    recipe = {**recipe_defaults(), **(recipe or {})}
     for config in getattr(model, "peft_config", {}).values():
         if isinstance(config.target_modules, set):
             config.target_modules = sorted(config.target_modules)
     with atomic_directory(out_adapter) as tmp:
         model.save_pretrained(str(tmp), safe_serialization=True)
+        write_base_file(tmp, recipe["quantization"], recipe["dtype"])
 
 
 def train_log_rows(log_history: list[dict]) -> list[dict]:

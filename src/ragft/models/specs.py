@@ -82,3 +82,29 @@ def require_safetensors(path: str) -> None:
     if folder.is_dir() and not any(folder.rglob("*.safetensors")):
         raise FileNotFoundError(f"{path}: no .safetensors weights; ragft loads weights from safetensors only "
                                 f"(convert the model with save_pretrained(..., safe_serialization=True))")
+
+
+_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
+HUB_MODEL_MB = 16000  # a hub id's size is unknown before it loads: an 8B model's bf16 weights
+# float32 MiB of the built-ins, for jobs planned before their folder is built (134,515,008 and
+# 0.66M parameters)
+BUILT_FP32_MB = {BUILT_MODELS["builtin:smollm2"][0]: 514, BUILT_MODELS["builtin:tiny"][0]: 3}
+
+
+def llm_host_mb(model_dir: str | Path | None, on_gpu: bool = False) -> int:
+    """Host memory (MB) that a job running a causal LM declares: 1.5 GB for Python, torch, the
+    tokenizer, the embedder and the retrieval indexes; plus, on a CPU, the weights in float32 and
+    half that again (a 4-bit base is quantised from a float copy); on a GPU, where `device_map`
+    loads them straight onto the device, one float32 copy of the largest layer's share at most,
+    taken as a tenth. A built-in not built yet counts as its known size, a hub id (no folder
+    here) as HUB_MODEL_MB."""
+    import json
+
+    weights_mb = BUILT_FP32_MB.get(str(model_dir), HUB_MODEL_MB)
+    if model_dir and Path(model_dir).is_dir():
+        files = sorted(Path(model_dir).glob("*.safetensors"))
+        config = Path(model_dir) / "config.json"
+        stored = json.loads(config.read_text()) if config.is_file() else {}
+        width = _BYTES.get(stored.get("dtype") or stored.get("torch_dtype") or "float32", 4)
+        weights_mb = sum(f.stat().st_size for f in files) / 2**20 * 4 / width
+    return int(1500 + weights_mb * (0.1 if on_gpu else 1.5))

@@ -80,8 +80,11 @@ def comparison_table(
     rows = []
     for system, m in system_metrics.items():
         spec = system_specs.get(system, {})
-        row = {"system": system, "retriever": spec.get("retriever", "none"),
-               "adapter": spec.get("adapter", "none"), "shots": spec.get("shots", 0), "n": m["n"]}
+        adapter = spec.get("adapter", "none")
+        if m.get("adapter_load"):  # how evaluation ran it: on the base it was trained on, or merged
+            adapter = f"{adapter} ({m['adapter_load']})"
+        row = {"system": system, "retriever": spec.get("retriever", "none"), "adapter": adapter,
+               "shots": spec.get("shots", 0), "n": m["n"]}
         for metric in metrics:
             ci = m.get(metric) or {}
             for suffix, key in (("", "mean"), ("_lo", "lo"), ("_hi", "hi")):

@@ -9,7 +9,13 @@ from ragft import prompts
 from ragft.finetune.collate import Collator
 from ragft.models import generate
 from ragft.models.load import load_causal_lm, load_tokenizer
-from ragft.models.tokens import PromptTooLong, adds_bos, encode_pair, fit_prompt, prompt_ids
+from ragft.models.tokens import (
+    PromptTooLong,
+    adds_bos,
+    encode_pair,
+    fit_prompt,
+    prompt_ids,
+)
 
 PROMPT = "Question: What is the capital of France?\nAnswer:"
 
