@@ -68,9 +68,9 @@ def base_model():
 ON_GPU = os.path.isdir("/proc/driver/nvidia/gpus") and bool(os.listdir("/proc/driver/nvidia/gpus"))
 
 
-def llm_mem_mb(wildcards, input):
+def llm_mem_mb(wildcards, input, training=False):
     """Host memory (MB) of a job that loads the causal LM in input.model (or a hub id's guess)."""
-    return llm_host_mb(input.get("model") or None, ON_GPU)
+    return llm_host_mb(input.get("model") or None, ON_GPU, training)
 
 
 SYNTHETIC = config["finetune"]["data"].get("synthetic", {}).get("enabled", False)  # runs an LLM over the chunks

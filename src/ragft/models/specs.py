@@ -91,13 +91,14 @@ HUB_MODEL_MB = 16000  # a hub id's size is unknown before it loads: an 8B model'
 BUILT_FP32_MB = {BUILT_MODELS["builtin:smollm2"][0]: 514, BUILT_MODELS["builtin:tiny"][0]: 3}
 
 
-def llm_host_mb(model_dir: str | Path | None, on_gpu: bool = False) -> int:
+def llm_host_mb(model_dir: str | Path | None, on_gpu: bool = False, training: bool = False) -> int:
     """Host memory (MB) that a job running a causal LM declares: 1.5 GB for Python, torch, the
     tokenizer, the embedder and the retrieval indexes; plus, on a CPU, the weights in float32 and
     half that again (a 4-bit base is quantised from a float copy); on a GPU, where `device_map`
     loads them straight onto the device, one float32 copy of the largest layer's share at most,
     taken as a tenth. A built-in not built yet counts as its known size, a hub id (no folder
-    here) as HUB_MODEL_MB."""
+    here) as HUB_MODEL_MB. Training on a CPU adds 1.5 GB for a batch's activations and the
+    optimiser state of the adapters."""
     import json
 
     weights_mb = BUILT_FP32_MB.get(str(model_dir), HUB_MODEL_MB)
@@ -107,4 +108,4 @@ def llm_host_mb(model_dir: str | Path | None, on_gpu: bool = False) -> int:
         stored = json.loads(config.read_text()) if config.is_file() else {}
         width = _BYTES.get(stored.get("dtype") or stored.get("torch_dtype") or "float32", 4)
         weights_mb = sum(f.stat().st_size for f in files) / 2**20 * 4 / width
-    return int(1500 + weights_mb * (0.1 if on_gpu else 1.5))
+    return int(1500 + weights_mb * (0.1 if on_gpu else 1.5) + (1500 if training and not on_gpu else 0))
