@@ -152,7 +152,8 @@ class Embedder:
         if self.cache_dir is not None:
             folder = self.cache_dir / "models" / f"{self.backend}-{self.quantize}-{_digest(self.model_identity)}"
         path = exported_model(self.spec, self.backend, self.quantize, self.model_identity, folder)
-        device = "cpu" if self.backend == "openvino" or self.quantize == "int8" else self.device
+        cpu_only = self.backend == "openvino" or self.quantize == "int8"
+        device = "cpu" if cpu_only else self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         kwargs = load_kwargs(self.backend, self.quantize, device, torch.get_num_threads())
         return load_embedder(str(path), device, backend=self.backend, model_kwargs=kwargs)
 
