@@ -15,7 +15,7 @@ rule embed_backend:
         "logs/{corpus}/embed_backend.log",
     benchmark:
         "benchmarks/rules/{corpus}/embed_backend.tsv"
-    threads: 2  # as rule embed: the backends are timed on the threads they will embed with
+    threads: 2  # as many as embed has: the backends are timed on the threads they will embed with
     resources:
         mem_mb=4000,
     script:
