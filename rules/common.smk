@@ -53,7 +53,7 @@ def embed_shards(wildcards):
 
 
 def embed_backend(wildcards):
-    """The backend `embed.backend: auto` chose for a corpus (rule embed_backend), which every shard
+    """The backend `embed.backend: auto` chose for a corpus (by embed_backend), which every shard
     embeds with; nothing when a backend is configured."""
     return [f"results/{wildcards.corpus}/embed/backend.json"] if config["embed"]["backend"] == "auto" else []
 
