@@ -52,7 +52,7 @@ def embed_shards(wildcards):
     return [f"results/{wildcards.corpus}/embed/{i}-of-{n}.npz" for i in range(1, n + 1)]
 
 
-def embed_backend(wildcards):
+def backend_choice(wildcards):
     """The backend `embed.backend: auto` chose for a corpus (by embed_backend), which every shard
     embeds with; nothing when a backend is configured."""
     return [f"results/{wildcards.corpus}/embed/backend.json"] if config["embed"]["backend"] == "auto" else []

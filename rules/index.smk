@@ -25,7 +25,7 @@ rule embed_backend:
 rule embed:
     input:
         chunks=rules.chunk.output.chunks,
-        backend=embed_backend,
+        backend=backend_choice,
     output:
         vectors="results/{corpus}/embed/{shard}-of-{shards}.npz",
     params:
