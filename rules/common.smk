@@ -52,6 +52,12 @@ def embed_shards(wildcards):
     return [f"results/{wildcards.corpus}/embed/{i}-of-{n}.npz" for i in range(1, n + 1)]
 
 
+def backend_choice(wildcards):
+    """The backend `embed.backend: auto` chose for a corpus (by embed_backend), which every shard
+    embeds with; nothing when a backend is configured."""
+    return [f"results/{wildcards.corpus}/embed/backend.json"] if config["embed"]["backend"] == "auto" else []
+
+
 def model_input(spec):
     """Input of a causal LM spec: a built-in's folder (the workflow builds it), a local directory, or
     nothing (a hub id)."""

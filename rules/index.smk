@@ -1,6 +1,31 @@
+rule embed_backend:
+    input:
+        # the backends are timed on a sample of the chunks; once a choice for this model and
+        # machine is in the embedding cache, a rerun (an edited corpus) reuses it untimed
+        chunks=rules.chunk.output.chunks,
+    output:
+        choice="results/{corpus}/embed/backend.json",
+    params:
+        embedder=config["embed"]["model"],
+        quantize=config["embed"]["quantize"],
+        batch_size=config["embed"]["batch_size"],
+    conda:
+        "../envs/ragft.yaml"
+    log:
+        "logs/{corpus}/embed_backend.log",
+    benchmark:
+        "benchmarks/rules/{corpus}/embed_backend.tsv"
+    threads: 2  # as many as embed has: the backends are timed on the threads they will embed with
+    resources:
+        mem_mb=4000,
+    script:
+        "../scripts/embed_backend.py"
+
+
 rule embed:
     input:
         chunks=rules.chunk.output.chunks,
+        backend=backend_choice,
     output:
         vectors="results/{corpus}/embed/{shard}-of-{shards}.npz",
     params:
@@ -8,6 +33,8 @@ rule embed:
         backend=config["embed"]["backend"],
         quantize=config["embed"]["quantize"],
         batch_size=config["embed"]["batch_size"],
+        query_prompt=config["embed"]["query_prompt"],
+        passage_prompt=config["embed"]["passage_prompt"],
     conda:
         "../envs/ragft.yaml"
     log:

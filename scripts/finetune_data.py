@@ -26,7 +26,8 @@ if retrieval.get("enabled", False):
     from ragft.retrieval.index import DenseSearcher
 
     # the k best distractors are found among a deeper ranking, once the gold doc's chunks are set aside
-    hits = DenseSearcher(snakemake.input.index).search([q["question"] for q in questions], 2 * retrieval["k"] + 3)
+    searcher = DenseSearcher(snakemake.input.index, cache_dir=snakemake.config["embed"].get("cache") or None)
+    hits = searcher.search([q["question"] for q in questions], 2 * retrieval["k"] + 3)
 synthetic, synthetic_stats = None, None
 spec = p.builders.get("synthetic", {})
 if spec.get("enabled", False):

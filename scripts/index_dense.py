@@ -10,8 +10,10 @@ chunks = read_jsonl(snakemake.input.chunks)
 vectors, embedding = gather_shards(snakemake.input.vectors, [c["text"] for c in chunks])
 log.info("%d chunks from %d shards: %d embedded, %d from the cache, %d repeating an earlier chunk's text",
          embedding["texts"], len(snakemake.input.vectors), embedding["embedded"], embedding["cached"], embedding["repeated"])
-embedder = Embedder(embedding["embedder"]["model"], embedding["embedder"]["backend"], embedding["embedder"]["quantize"])
+e = embedding["embedder"]  # queries are embedded as the passages were: backend, quantisation, prompts
+embedder = Embedder(e["model"], e["backend"], e["quantize"], query_prompt=e["query_prompt"], passage_prompt=e["passage_prompt"])
 meta = build_dense(vectors, [c["id"] for c in chunks], snakemake.output.index, embedder, p.factory,
                    p.search_params, p.target_recall, p.seed,
-                   embedding={k: embedding[k] for k in ("texts", "embedded", "cached", "repeated")})
+                   embedding={k: embedding[k] for k in ("texts", "embedded", "cached", "repeated", "backend_choice")
+                              if k in embedding})
 log.info("dense index %s", meta)

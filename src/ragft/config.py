@@ -68,8 +68,8 @@ def semantic_errors(config: dict) -> list[str]:
     if judge and judge not in BUILT_MODELS and not Path(judge).expanduser().is_dir():
         out.append(f"config key 'report.judge.model': {judge!r} is not a local model directory (the judge never calls a hosted API)")
     embed = config.get("embed", {})
-    if embed.get("quantize") == "int8" and embed.get("backend", "torch") == "torch":
-        out.append("config key 'embed.quantize': int8 needs embed.backend onnx or openvino")
+    if embed.get("quantize") == "int8" and embed.get("backend", "auto") == "torch":
+        out.append("config key 'embed.quantize': int8 needs embed.backend onnx, openvino or auto")
     for key, spec in model_specs(config):
         error = model_spec_error(spec)
         if error:

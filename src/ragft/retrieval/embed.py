@@ -1,18 +1,19 @@
-"""Embedding chunks: a sentence-transformers model on the torch, ONNX Runtime or OpenVINO backend,
-optionally int8, behind a content-addressed cache, so that a grown corpus embeds only its new chunks.
+"""Embedding chunks: a sentence-transformers model on the torch, ONNX Runtime or OpenVINO backend
+(see `ragft.retrieval.export`), optionally int8, with query and passage prompts, behind a
+content-addressed cache, so that a grown corpus embeds only its new chunks.
 
-- `Embedder`: a model spec (`builtin:minilm`, a directory, a hub id) with its backend, quantisation
-  and batch size. Vectors are L2-normalised float32; sentence-transformers sorts texts by length
-  before batching, so a batch pads to similar lengths. The model loads on first use only, on the
-  GPU when there is one (torch and onnx backends). `onnx` and `openvino` models are exported once
-  into `<cache>/models/` (sentence-transformers' own export; for onnx the O2 graph fusions, and
-  for int8 ONNX Runtime's dynamic int8 quantisation of the matrix products; for openvino int8 its
-  8-bit weight compression). These backends need the `[onnx]` / `[openvino]` extras.
-- `EmbeddingCache`: vectors keyed by (embedder identity, backend, quantisation, export recipe) and
-  the sha256 of the chunk text. Each key's vectors live in `<cache>/<key>/` as packs of
-  `<digest>.vecs.npy` + `<digest>.keys.npy`, each written atomically, the keys last: a killed job
-  leaves no entry, only an unreferenced vectors file. Packs never change, so jobs that embed
-  different subsets (shards) can add to one cache at the same time.
+- `Embedder`: a model spec (`builtin:minilm`, a directory, a hub id) with its backend, quantisation,
+  batch size and prompts. Vectors are L2-normalised float32; sentence-transformers sorts texts by
+  length before batching, so a batch pads to similar lengths. The model loads on first use only,
+  on the GPU when there is one (torch and onnx backends). Passages (chunks) and queries are encoded
+  each with its own prompt: E5, BGE or nomic models are trained with "query: " / "passage: " (or
+  the like) before the text and lose recall without. A prompt left None is the model's own (the
+  prompts of its config_sentence_transformers.json), else none; "" is none.
+- `EmbeddingCache`: vectors keyed by (embedder identity, backend, quantisation, export recipe,
+  passage prompt) and the sha256 of the chunk text. Each key's vectors live in `<cache>/<key>/` as
+  packs of `<digest>.vecs.npy` + `<digest>.keys.npy`, each written atomically, the keys last: a
+  killed job leaves no entry, only an unreferenced vectors file. Packs never change, so jobs that
+  embed different subsets (shards) can add to one cache at the same time.
 - `batch_plan(texts, batch_size)`: the distinct texts cut into encode batches, a function of the
   set of texts alone. A vector depends in its last bits on the batch it is encoded in, so that
   every run, every rerun after a kill and every shard encodes each text in the same batch, and N
@@ -30,8 +31,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import time
 from collections.abc import Sequence
 from functools import cached_property
@@ -42,14 +41,18 @@ import numpy as np
 from ragft.jsonl import atomic_writer, write_json
 from ragft.models.load import load_embedder
 from ragft.models.specs import resolve, sha256_file
+from ragft.retrieval.export import (
+    BACKENDS,
+    QUANTIZE,
+    RECIPE,
+    exported_model,
+    load_kwargs,
+)
 
-BACKENDS = ("torch", "onnx", "openvino")
-QUANTIZE = ("none", "int8")
-RECIPE = 1  # version of the export and quantisation recipe below; part of every cache key
 MAX_PACKS = 64  # more packs than this are merged into one
 PACK_TEXTS = 256  # new vectors per cache pack: the most a killed embedding job loses
-_ONNX_FILE = {"none": "onnx/model_O2.onnx", "int8": "onnx/model_O2_qint8.onnx"}
-_EXTRA = {"onnx": "onnx", "openvino": "openvino"}
+# what a shard file records of its embedder; all shards of an index must agree on it
+SHARD_EMBEDDER = ("model", "backend", "quantize", "query_prompt", "passage_prompt")
 
 
 def text_key(text: str) -> str:
@@ -72,13 +75,35 @@ def model_digest(spec: str) -> str:
     return h.hexdigest()
 
 
+PROMPT_NAMES = {"query": ("query",), "passage": ("document", "passage", "corpus")}
+
+
+def model_prompts(spec: str) -> dict | None:
+    """The prompts a model folder declares (`prompts` of config_sentence_transformers.json, `{}`
+    when none); None for a hub id, whose prompts the loaded model has."""
+    path = Path(resolve(spec))
+    if not path.is_dir():
+        return None
+    config = path / "config_sentence_transformers.json"
+    return (json.loads(config.read_text()).get("prompts") or {}) if config.is_file() else {}
+
+
+def own_prompt(prompts: dict, kind: str) -> str:
+    """A model's prompt for `kind` (query or passage): its first non-empty one of the names
+    sentence-transformers' encode_query / encode_document look for, in their order; else none."""
+    return next((prompts[n] for n in PROMPT_NAMES[kind] if prompts.get(n)), "")
+
+
 class Embedder:
-    """A sentence-transformers embedder with a backend and optional int8; loads on first use."""
+    """A sentence-transformers embedder with a backend, optional int8, and the prompts put before
+    passages and before queries (None: the model's own, if any); loads on first use."""
 
     def __init__(self, spec: str, backend: str = "torch", quantize: str = "none", batch_size: int = 64,
-                 device: str | None = None, cache_dir: str | os.PathLike | None = None):
+                 device: str | None = None, cache_dir: str | os.PathLike | None = None,
+                 query_prompt: str | None = None, passage_prompt: str | None = None):
         if backend not in BACKENDS:
-            raise ValueError(f"embed.backend {backend!r} is not one of: {', '.join(BACKENDS)}")
+            raise ValueError(f"embed.backend {backend!r} is not one of: {', '.join(BACKENDS)} "
+                             "(auto is resolved first, by ragft.retrieval.auto_backend.choose_backend)")
         if quantize not in QUANTIZE:
             raise ValueError(f"embed.quantize {quantize!r} is not one of: {', '.join(QUANTIZE)}")
         if quantize == "int8" and backend == "torch":
@@ -86,104 +111,76 @@ class Embedder:
         self.spec, self.backend, self.quantize, self.batch_size = spec, backend, quantize, batch_size
         self.device = device if device not in (None, "auto") else None
         self.cache_dir = Path(cache_dir) if cache_dir else None
+        self.configured_prompts = {"query": query_prompt, "passage": passage_prompt}
 
     @cached_property
-    def identity(self) -> dict:
-        """What the vectors depend on: the model's content, backend, quantisation, export recipe."""
+    def prompts(self) -> dict[str, str]:
+        """The prompt before queries and before passages: the configured one, else the model's own."""
+        if all(p is not None for p in self.configured_prompts.values()):
+            return dict(self.configured_prompts)
+        own = model_prompts(self.spec)
+        own = self.model.prompts if own is None else own
+        return {kind: own_prompt(own, kind) if p is None else p for kind, p in self.configured_prompts.items()}
+
+    @cached_property
+    def model_identity(self) -> dict:
+        """What the model itself depends on: its content, backend, quantisation, export recipe."""
         return {"model": self.spec, "sha256": model_digest(self.spec), "backend": self.backend,
                 "quantize": self.quantize, "normalize": True, "recipe": RECIPE}
 
     @cached_property
+    def identity(self) -> dict:
+        """What the passage vectors depend on: the model's identity and the passage prompt (left
+        out when empty, so that vectors embedded before prompts existed stay in the cache)."""
+        prompt = self.prompts["passage"]
+        return {**self.model_identity, **({"passage_prompt": prompt} if prompt else {})}
+
+    @cached_property
     def key(self) -> str:
         """A short hex digest of `identity`: the cache folder of this embedder's vectors."""
-        return hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()[:24]
+        return _digest(self.identity)
 
     @cached_property
     def model(self):
-        """The loaded SentenceTransformer (exported to the backend first when needed)."""
+        """The loaded SentenceTransformer (exported to the backend first when needed); onnx and
+        openvino run on torch's thread count, so each backend uses the cores the job has."""
         if self.backend == "torch":
             return load_embedder(self.spec, self.device)
-        path, kwargs = self._exported()
-        device = "cpu" if self.backend == "openvino" or self.quantize == "int8" else self.device
-        if self.backend == "onnx" and device == "cpu":
-            kwargs["provider"] = "CPUExecutionProvider"
+        import torch
+
+        folder = None
+        if self.cache_dir is not None:
+            folder = self.cache_dir / "models" / f"{self.backend}-{self.quantize}-{_digest(self.model_identity)}"
+        path = exported_model(self.spec, self.backend, self.quantize, self.model_identity, folder)
+        cpu_only = self.backend == "openvino" or self.quantize == "int8"
+        device = "cpu" if cpu_only else self.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        kwargs = load_kwargs(self.backend, self.quantize, device, torch.get_num_threads())
         return load_embedder(str(path), device, backend=self.backend, model_kwargs=kwargs)
 
     @property
     def dims(self) -> int:
         return int(self.model.get_sentence_embedding_dimension())
 
-    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        """Normalised float32 vectors, one row per text."""
+    def encode(self, texts: Sequence[str], progress: bool = False, kind: str = "passage") -> np.ndarray:
+        """Normalised float32 vectors, one row per text, of passages or queries (`kind`): each
+        with its prompt, through sentence-transformers' encode_document / encode_query."""
         if not texts:
             return np.zeros((0, self.dims), dtype=np.float32)
-        vecs = self.model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=progress)
+        encode = {"passage": self.model.encode_document, "query": self.model.encode_query}[kind]
+        vecs = encode(list(texts), prompt=self.prompts[kind], batch_size=self.batch_size, normalize_embeddings=True,
+                      convert_to_numpy=True, show_progress_bar=progress)
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
-    # ---- export to onnx / openvino ------------------------------------------------------
 
-    def _exported(self) -> tuple[Path, dict]:
-        """The exported model directory (built once, atomically) and its loading kwargs."""
-        _require(self.backend)
-        kwargs = {"file_name": _ONNX_FILE[self.quantize]} if self.backend == "onnx" else {}
-        if self.cache_dir is None:
-            out = Path(tempfile.mkdtemp(prefix="ragft-export-")) / "model"
-        else:
-            out = self.cache_dir / "models" / f"{self.backend}-{self.quantize}-{self.key}"
-        if (out / "ragft_export.json").is_file():
-            return out, kwargs
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-        try:
-            start = time.time()
-            if self.backend == "onnx":
-                _export_onnx(resolve(self.spec), tmp, self.quantize == "int8")
-            else:
-                _export_openvino(resolve(self.spec), tmp, self.quantize == "int8")
-            write_json(tmp / "ragft_export.json", {**self.identity, "seconds": round(time.time() - start, 1)})
-            try:
-                os.replace(tmp, out)
-            except OSError:  # another job exported it first
-                shutil.rmtree(tmp, ignore_errors=True)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        return out, kwargs
+def describe(embedder: Embedder) -> dict:
+    """What a shard file and an index's meta.json record of an embedder: model, resolved backend,
+    quantisation and both prompts, so that queries are embedded as the index's passages were."""
+    return {"model": embedder.spec, "backend": embedder.backend, "quantize": embedder.quantize,
+            "query_prompt": embedder.prompts["query"], "passage_prompt": embedder.prompts["passage"]}
 
 
-def _require(backend: str) -> None:
-    module = {"onnx": "onnxruntime", "openvino": "openvino"}[backend]
-    try:
-        __import__(module)
-    except ImportError as exc:
-        raise RuntimeError(f"embed.backend {backend} needs the optional dependencies: "
-                           f"pip install -e '.[{_EXTRA[backend]}]'") from exc
-
-
-def _export_onnx(path: str, out: Path, int8: bool) -> None:
-    """ONNX export, O2 graph fusions (attention, layer norm, GELU), then optional dynamic int8."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-    from sentence_transformers import SentenceTransformer, export_optimized_onnx_model
-
-    model = SentenceTransformer(path, device="cpu", backend="onnx",
-                                model_kwargs={"provider": "CPUExecutionProvider"})
-    model.save_pretrained(str(out))
-    export_optimized_onnx_model(model, "O2", str(out))
-    if int8:
-        # weights per channel, activations per batch; the fused Attention's projections too
-        quantize_dynamic(out / _ONNX_FILE["none"], out / _ONNX_FILE["int8"], weight_type=QuantType.QInt8,
-                         per_channel=True, op_types_to_quantize=["MatMul", "Attention"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-
-
-def _export_openvino(path: str, out: Path, int8: bool) -> None:
-    """OpenVINO IR export; int8 compresses the weights to 8 bits (NNCF, no calibration data)."""
-    from sentence_transformers import SentenceTransformer
-
-    model = SentenceTransformer(path, device="cpu", backend="openvino", model_kwargs={"load_in_8bit": int8})
-    model.save_pretrained(str(out))
+def _digest(identity: dict) -> str:
+    return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:24]
 
 
 # ---- the content-addressed cache ------------------------------------------------------------
@@ -362,14 +359,17 @@ def read_shard(path: str | os.PathLike) -> tuple[list[str], np.ndarray, dict]:
 
 def gather_shards(paths: Sequence[str | os.PathLike], texts: Sequence[str]) -> tuple[np.ndarray, dict]:
     """The vector of every text, one row each in order, from the shard files; and their meta: the
-    embedder they share and summed counts. A shard of another embedder, or a text no shard has,
-    stops it with an error naming the files."""
+    embedder they share (model, backend, quantisation, prompts), how `auto` chose the backend (if
+    it did) and summed counts. A shard of another embedder, or a text no shard has, stops it with
+    an error naming the files."""
     table, meta = {}, {"texts": len(texts), "embedded": 0, "cached": 0}
     for path in paths:
         keys, vecs, shard = read_shard(path)
-        embedder = {k: shard[k] for k in ("model", "backend", "quantize")}
+        embedder = {k: shard.get(k, "") for k in SHARD_EMBEDDER}
         if meta.setdefault("embedder", embedder) != embedder:
             raise ValueError(f"{path}: embedded by {embedder}, the other shards by {meta['embedder']}; rerun embed")
+        if shard.get("backend_choice"):
+            meta["backend_choice"] = shard["backend_choice"]
         table.update(zip(keys, vecs))
         meta["embedded"] += shard["embedded"]
         meta["cached"] += shard["cached"]

@@ -5,7 +5,8 @@ Dense: normalised float32 vectors (see `ragft.embed`) in a FAISS index built fro
 the factory by vector count (`choose_factory`). An approximate index gets its search parameter
 (`nprobe`, `efSearch`) tuned at build time to reach a target recall@10 against exact search
 on held-out vectors (`tune_search`) unless one is configured. Files: `index.faiss`, `ids.json` (row -> chunk id),
-`meta.json` (embedder, backend, quantize, dims, count, factory, search parameters, build seconds).
+`meta.json` (embedder, backend, quantize, query and passage prompts, dims, count, factory, search
+parameters, build seconds); queries are embedded with the backend and query prompt it records.
 BM25: bm25s over lower-cased word tokens, English stop words removed; files written by bm25s plus
 `ids.json`.
 """
@@ -22,7 +23,7 @@ import numpy as np
 
 from ragft.config import schema_defaults
 from ragft.jsonl import atomic_directory, write_json
-from ragft.retrieval.embed import Embedder
+from ragft.retrieval.embed import Embedder, describe, model_prompts, own_prompt
 from ragft.retrieval.files import NEEDS
 
 RETRIEVERS = (*NEEDS, "rerank")
@@ -156,19 +157,22 @@ def build_dense(vectors: np.ndarray, ids: list[str], out_dir: str | Path, embedd
                 embedding: dict | None = None) -> dict:
     """Write a FAISS inner-product index of `vectors` and its id map; return its meta.
 
-    `embedder` is a `ragft.embed.Embedder` or a model spec; `embedding` (counts of embedded and
-    cached chunks) is recorded as given."""
+    `embedder` is a `ragft.embed.Embedder` or a model spec (torch, the model's own prompts);
+    `embedding` (counts of embedded and cached chunks, how `auto` chose the backend) is recorded
+    as given."""
     import faiss
 
     if len(vectors) != len(ids):
         raise ValueError(f"{len(vectors)} vectors for {len(ids)} ids")
     start = time.time()
     built = build_index(np.ascontiguousarray(vectors, dtype=np.float32), factory, seed, search_params, target_recall)
-    spec = getattr(embedder, "spec", embedder)
+    if isinstance(embedder, str):  # the model folder's own prompts, if it is one
+        own = model_prompts(embedder) or {}
+        embedder = Embedder(embedder, query_prompt=own_prompt(own, "query"), passage_prompt=own_prompt(own, "passage"))
+    described = describe(embedder)
     meta = {
-        "embedder": spec,
-        "backend": getattr(embedder, "backend", "torch"),
-        "quantize": getattr(embedder, "quantize", "none"),
+        "embedder": described.pop("model"),
+        **described,
         "dims": int(vectors.shape[1]),
         "count": len(ids),
         "factory": built["factory"],
@@ -205,7 +209,8 @@ def build_bm25(texts: list[str], ids: list[str], out_dir: str | Path, k1: float 
 
 
 class DenseSearcher:
-    """Top-k search in a dense index, queries embedded as its meta.json says (or by `embedder`);
+    """Top-k search in a dense index, queries embedded as its meta.json says (model, backend,
+    quantisation, query prompt) or by `embedder`;
     `cache_dir` is where exported onnx/openvino models are found (queries are not cached, so
     queries/s measures the real work)."""
 
@@ -219,14 +224,17 @@ class DenseSearcher:
         if self.meta.get("search_params"):
             faiss.ParameterSpace().set_index_parameters(self.index, self.meta["search_params"])
         if embedder is None or isinstance(embedder, str):
+            # an index from before prompts were recorded was embedded without any
             embedder = Embedder(embedder or self.meta["embedder"], self.meta.get("backend", "torch"),
-                                self.meta.get("quantize", "none"), cache_dir=cache_dir)
+                                self.meta.get("quantize", "none"), cache_dir=cache_dir,
+                                query_prompt=self.meta.get("query_prompt", ""),
+                                passage_prompt=self.meta.get("passage_prompt", ""))
         self.embedder = embedder
 
     def search(self, queries: list[str], k: int) -> list[list[tuple[str, float]]]:
         """For each query, the k best (chunk id, score) pairs, best first."""
         if isinstance(self.embedder, Embedder):
-            vecs = self.embedder.encode(queries)
+            vecs = self.embedder.encode(queries, kind="query")
         else:  # a plain SentenceTransformer
             vecs = np.asarray(self.embedder.encode(queries, normalize_embeddings=True), dtype=np.float32)
         scores, rows = self.index.search(np.ascontiguousarray(vecs), min(k, len(self.ids)))

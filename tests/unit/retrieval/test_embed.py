@@ -1,5 +1,8 @@
 import importlib.util
+import json
 import os
+import shutil
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -8,13 +11,14 @@ from ragft.models.specs import minilm_path
 from ragft.retrieval import embed
 from ragft.retrieval.chunk import chunk_docs
 from ragft.retrieval.embed import Embedder, EmbeddingCache, embed_texts, text_key
+from ragft.retrieval.index import DenseSearcher, build_dense
 
 
 class CountingEmbedder:
     """Stands in for an Embedder: a vector derived from the text, and a record of what it embedded."""
 
     key = "counting"
-    identity = {"model": "counting"}
+    identity: ClassVar[dict] = {"model": "counting"}
 
     def __init__(self):
         self.seen: list[str] = []
@@ -135,7 +139,8 @@ def test_builtin_minilm_gives_normalised_float32_vectors():
     vecs = Embedder("builtin:minilm").encode(["Wheat is sown in March.", "Sowing of wheat is in March.", "A cat sat."])
     assert vecs.shape == (3, 384) and vecs.dtype == np.float32
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
-    assert vecs[0] @ vecs[1] > 0.8 > 0.3 > vecs[0] @ vecs[2]
+    assert vecs[0] @ vecs[1] > 0.8
+    assert vecs[0] @ vecs[2] < 0.3
 
 
 @pytest.mark.parametrize("backend", ["onnx", "openvino"])
@@ -155,3 +160,82 @@ def test_fast_backends_agree_with_torch_and_export_once(tiny_st, tmp_path, backe
     stamp = (exported / "ragft_export.json").stat().st_mtime_ns
     assert np.allclose(Embedder(tiny_st, backend, quantize, cache_dir=tmp_path).encode(texts), vecs, atol=1e-6)
     assert (exported / "ragft_export.json").stat().st_mtime_ns == stamp  # loaded, not exported again
+
+
+# ---- query and passage prompts ----------------------------------------------------------------
+
+TEXTS = ["Korvell is sown in March.", "Ambertal needs light soil and copper against rust.", "Drisko grain is red."]
+QUERY = ["When is Korvell sown?", "What does Ambertal need?"]
+
+
+@pytest.fixture(scope="module")
+def prompted_minilm(tmp_path_factory):
+    """builtin:minilm's folder (weights linked, not copied) whose sentence-transformers config
+    declares E5-style prompts, as an E5 or BGE model's does."""
+    src = minilm_path()
+    out = tmp_path_factory.mktemp("prompted") / "minilm"
+    shutil.copytree(src, out, ignore=shutil.ignore_patterns("model.safetensors"))
+    (out / "model.safetensors").symlink_to(os.path.join(src, "model.safetensors"))
+    config = json.loads((out / "config_sentence_transformers.json").read_text())
+    config["prompts"] = {"query": "query: ", "passage": "passage: "}
+    (out / "config_sentence_transformers.json").write_text(json.dumps(config))
+    return str(out)
+
+
+@pytest.fixture(scope="module")
+def plain_st():
+    """builtin:minilm as anyone loads it, to encode the texts with the prompt written in by hand."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(minilm_path(), device="cpu")
+    return lambda texts: model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+
+
+def test_passages_and_queries_get_the_model_s_own_prompts(prompted_minilm, plain_st):
+    model = Embedder(prompted_minilm)
+    assert model.prompts == {"query": "query: ", "passage": "passage: "}
+    passages, queries = model.encode(TEXTS), model.encode(QUERY, kind="query")
+    assert np.allclose(passages, plain_st(["passage: " + t for t in TEXTS]), atol=1e-5)
+    assert np.allclose(queries, plain_st(["query: " + q for q in QUERY]), atol=1e-5)
+    assert np.abs(passages - plain_st(TEXTS)).max() > 0.01  # the prompt changes the vectors
+    assert model.identity["passage_prompt"] == "passage: "
+
+
+def test_configured_prompts_override_and_an_empty_one_is_none(prompted_minilm, plain_st):
+    model = Embedder(prompted_minilm, query_prompt="Represent this question: ", passage_prompt="")
+    assert model.prompts == {"query": "Represent this question: ", "passage": ""}
+    assert np.allclose(model.encode(TEXTS), plain_st(TEXTS), atol=1e-5)
+    assert np.allclose(model.encode(QUERY, kind="query"), plain_st(["Represent this question: " + q for q in QUERY]),
+                       atol=1e-5)
+    # the passage prompt is part of the cache key, the query prompt is not (passages do not depend on it)
+    assert "passage_prompt" not in model.identity
+    assert model.key != Embedder(prompted_minilm).key == Embedder(prompted_minilm, query_prompt="").key
+    assert Embedder("builtin:minilm").prompts == {"query": "", "passage": ""}  # a model without prompts
+
+
+def test_a_changed_passage_prompt_reembeds(prompted_minilm, tmp_path):
+    first = Embedder(prompted_minilm)
+    embed_texts(first, TEXTS, EmbeddingCache(tmp_path, first))
+    other = Embedder(prompted_minilm, passage_prompt="chunk: ")
+    _, stats = embed_texts(other, TEXTS, EmbeddingCache(tmp_path, other))
+    assert (stats["embedded"], stats["cached"]) == (3, 0)
+    _, stats = embed_texts(Embedder(prompted_minilm), TEXTS, EmbeddingCache(tmp_path, first))
+    assert (stats["embedded"], stats["cached"]) == (0, 3)
+
+
+def test_the_index_records_both_prompts_and_search_uses_its_query_prompt(prompted_minilm, plain_st, tmp_path):
+    model = Embedder(prompted_minilm)
+    build_dense(model.encode(TEXTS), ["a#0", "b#0", "c#0"], tmp_path / "e5", model)
+    meta = json.loads((tmp_path / "e5" / "meta.json").read_text())
+    assert (meta["query_prompt"], meta["passage_prompt"], meta["backend"]) == ("query: ", "passage: ", "torch")
+    hits = DenseSearcher(tmp_path / "e5").search(QUERY[:1], 3)[0]
+    expected = plain_st(["passage: " + t for t in TEXTS]) @ plain_st(["query: " + QUERY[0]])[0]
+    assert [c for c, _ in hits] == [["a#0", "b#0", "c#0"][i] for i in np.argsort(-expected)]
+    assert np.allclose([s for _, s in hits], np.sort(expected)[::-1], atol=1e-5)
+    # an index embedded with other prompts is searched with its own, whatever the model declares
+    plain = Embedder(prompted_minilm, query_prompt="", passage_prompt="")
+    build_dense(plain.encode(TEXTS), ["a#0", "b#0", "c#0"], tmp_path / "plain", plain)
+    searcher = DenseSearcher(tmp_path / "plain")
+    assert searcher.embedder.prompts == {"query": "", "passage": ""}
+    assert np.allclose([s for _, s in searcher.search(QUERY[:1], 1)[0]],
+                       [np.max(plain_st(TEXTS) @ plain_st(QUERY[:1])[0])], atol=1e-5)

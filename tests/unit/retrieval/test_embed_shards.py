@@ -20,7 +20,8 @@ from ragft.retrieval.embed import (
     write_shard,
 )
 
-WORDS = "the sowing window of each variety opens after the last frost when soil warms above eight degrees".split()
+SENTENCE = "the sowing window of each variety opens after the last frost when soil warms above eight degrees"
+WORDS = SENTENCE.split()
 TEXTS = [" ".join(WORDS[: 3 + (i * 7) % 14]) + f" case {i}" for i in range(45)]
 
 
@@ -41,7 +42,8 @@ class BatchSensitive:
 
 
 def shard_meta(stats, shard, shards):
-    return {"model": "m", "backend": "torch", "quantize": "none", "shard": shard, "shards": shards, **stats}
+    return {"model": "m", "backend": "torch", "quantize": "none", "query_prompt": "q: ", "passage_prompt": "p: ",
+            "shard": shard, "shards": shards, **stats}
 
 
 def test_the_batch_plan_depends_on_the_set_of_texts_only():
@@ -63,7 +65,8 @@ def test_shards_give_the_vectors_of_one_run(tmp_path):
     vectors, meta = gather_shards(paths, TEXTS + TEXTS[:2])
     assert np.array_equal(vectors[: len(TEXTS)], whole) and np.array_equal(vectors[-2:], whole[:2])
     assert meta == {"texts": 47, "embedded": 45, "cached": 0, "repeated": 2,
-                    "embedder": {"model": "m", "backend": "torch", "quantize": "none"}}
+                    "embedder": {"model": "m", "backend": "torch", "quantize": "none", "query_prompt": "q: ",
+                                 "passage_prompt": "p: "}}
 
 
 def test_builtin_minilm_shards_are_bit_for_bit_one_run():
@@ -98,6 +101,21 @@ def test_gathering_stops_on_a_missing_text_or_another_embedder(tmp_path):
     write_shard(tmp_path / "2-of-2.npz", keys, vecs, {**shard_meta(stats, 2, 2), "model": "other"})
     with pytest.raises(ValueError, match=r"2-of-2\.npz: embedded by .*'other'.*; rerun embed"):
         gather_shards([tmp_path / "1-of-2.npz", tmp_path / "2-of-2.npz"], TEXTS)
+    # vectors of another passage prompt never mix with these
+    write_shard(tmp_path / "2-of-2.npz", keys, vecs, {**shard_meta(stats, 2, 2), "passage_prompt": "passage: "})
+    with pytest.raises(ValueError, match=r"2-of-2\.npz: embedded by .*'passage_prompt': 'passage: '.*; rerun embed"):
+        gather_shards([tmp_path / "1-of-2.npz", tmp_path / "2-of-2.npz"], TEXTS)
+
+
+def test_gathering_passes_on_how_auto_chose_the_backend(tmp_path):
+    choice = {"backend": "onnx", "rates": {"torch": 40.0, "onnx": 55.5}}
+    paths = []
+    for shard in range(2):
+        keys, vecs, stats = embed_shard(BatchSensitive(), TEXTS, shard, 2)
+        paths.append(tmp_path / f"{shard + 1}-of-2.npz")
+        write_shard(paths[-1], keys, vecs, {**shard_meta(stats, shard + 1, 2), "backend": "onnx", "backend_choice": choice})
+    _, meta = gather_shards(paths, TEXTS)
+    assert meta["backend_choice"] == choice and meta["embedder"]["backend"] == "onnx"
 
 
 def test_shard_files_are_deterministic_and_atomic(tmp_path, monkeypatch):

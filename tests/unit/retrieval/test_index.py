@@ -1,4 +1,5 @@
 import json
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from ragft.retrieval.index import (
 class AxisEmbedder:
     """Maps a query to a fixed unit vector, like a sentence-transformer would (any kwargs)."""
 
-    VECS = {"north": [1, 0, 0], "east": [0, 1, 0], "up": [0, 0, 1], "north-east": [0.6, 0.8, 0]}
+    VECS: ClassVar[dict] = {"north": [1, 0, 0], "east": [0, 1, 0], "up": [0, 0, 1], "north-east": [0.6, 0.8, 0]}
 
     def encode(self, texts, **kwargs):
         return np.array([self.VECS[t] for t in texts], dtype=np.float32)
@@ -53,7 +54,8 @@ def test_auto_chooses_by_size(n, factory):
 def test_flat_index_searches_exactly_and_records_meta(tmp_path):
     meta = build_dense(VECTORS, IDS, tmp_path, "builtin:minilm", "auto", embedding={"embedded": 4, "cached": 0})
     assert {k: v for k, v in meta.items() if k != "build_seconds"} == {
-        "embedder": "builtin:minilm", "backend": "torch", "quantize": "none", "dims": 3, "count": 4,
+        "embedder": "builtin:minilm", "backend": "torch", "quantize": "none", "query_prompt": "", "passage_prompt": "",
+        "dims": 3, "count": 4,
         "factory": "Flat", "factory_config": "auto", "search_params": "", "tuned_recall@10": None,
         "embedding": {"embedded": 4, "cached": 0},
     }
