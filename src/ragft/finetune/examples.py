@@ -168,7 +168,6 @@ def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, 
             good_hits.append(hits[i] if hits is not None else [])
     chunk_by_id = {c["id"]: c for c in good_chunks}
     stats: dict = {"format_errors": {k: dict(sorted(v.items())) for k, v in errors.items()}}
-
     render, answer, _ = prompts.renderer(tokenizer, chat_template, templates)
     fit = prompt_fitter(templates, render, tokenizer, max_length)
 
@@ -180,8 +179,8 @@ def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, 
         if name == "synthetic":
             if synthetic is None:
                 raise ValueError("finetune.data.synthetic is enabled but no generated questions were given")
-            return qa_examples([q for q in synthetic if question_error(q) is None], templates, "synthetic", render,
-                               answer, fit)
+            kept = [q for q in synthetic if question_error(q) is None]
+            return qa_examples(kept, templates, "synthetic", render, answer, fit)
         if hits is None:
             raise ValueError("finetune.data.retrieval is enabled but no retrieval hits were given")
         examples, counts = retrieval_examples(good_q, good_hits, chunk_by_id, templates, spec["k"],

@@ -15,6 +15,7 @@ from safetensors.torch import load_file
 
 from ragft.finetune.checkpoints import COMPLETE, latest_checkpoint
 from ragft.finetune.trainer import Preempted, load_for_training, train
+from ragft.models.load import load_tokenizer
 
 from .common import CHUNKS, RECIPE, build
 
@@ -92,7 +93,10 @@ train(a["base"], a["data"], a["recipe"], a["adapter"], a["log"], a["ckpt"], a["s
 
 
 def test_killed_run_resumes_to_the_adapter_of_an_uninterrupted_one(tiny_model_dir, tmp_path):
-    data, _ = build({"chunks": {}, "qa": {}, "retrieval": {"enabled": True, "k": 2, "gold_fraction": 1.0}}, hits=[[(c["id"], 1.0) for c in CHUNKS[:3]]] * 4)
+    # prompts fitted to max_length as the data rule fits them (the retrieval ones lose a chunk)
+    data, _ = build({"chunks": {}, "qa": {}, "retrieval": {"enabled": True, "k": 2, "gold_fraction": 1.0}},
+                    hits=[[(c["id"], 1.0) for c in CHUNKS[:3]]] * 4, tokenizer=load_tokenizer(tiny_model_dir),
+                    max_length=RECIPE["max_length"])
     recipe = {**RECIPE, "dropout": 0.1, "max_steps": 0, "epochs": 2, "save_every": 4, "scheduler": "cosine"}  # 14 steps
     reference = train(tiny_model_dir, data, recipe, tmp_path / "ref", tmp_path / "ref.jsonl", tmp_path / "ref_ckpt", seed=0)
     ckpt = tmp_path / "ckpt"
