@@ -134,6 +134,14 @@ def retrieval_examples(questions: list[dict], hits: list[list[tuple[str, float]]
 BUILDERS = ("chunks", "qa", "retrieval", "synthetic")
 
 
+def refuse_eval_questions(questions: list[dict], eval_ids) -> None:
+    """Stop the build when a training question is an eval question (by id)."""
+    leaked = sorted({q.get("id") for q in questions if isinstance(q, dict)} & set(eval_ids or ()))
+    if leaked:
+        raise ValueError(f"finetune.data: {len(leaked)} training question(s) are eval questions "
+                         f"({', '.join(leaked[:5])}); the QA builders read qa/train.jsonl only")
+
+
 def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, seed: int, templates: dict | None = None,
                      hits: list[list[tuple[str, float]]] | None = None, synthetic: list[dict] | None = None,
                      tokenizer=None, eval_ids=None, chat_template: bool | str = "auto",
@@ -148,10 +156,7 @@ def build_train_data(chunks: list[dict], questions: list[dict], builders: dict, 
     unknown = set(builders) - set(BUILDERS)
     if unknown:
         raise ValueError(f"finetune.data: unknown builder(s) {sorted(unknown)}; expected {list(BUILDERS)}")
-    leaked = sorted({q.get("id") for q in questions if isinstance(q, dict)} & set(eval_ids or ()))
-    if leaked:
-        raise ValueError(f"finetune.data: {len(leaked)} training question(s) are eval questions "
-                         f"({', '.join(leaked[:5])}); the QA builders read qa/train.jsonl only")
+    refuse_eval_questions(questions, eval_ids)
     errors: dict[str, Counter] = {"chunks": Counter(), "questions": Counter()}
     good_chunks = []
     for c in chunks:
