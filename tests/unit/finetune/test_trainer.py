@@ -84,13 +84,9 @@ KILLED_RUN = """
 import json, sys, time
 import torch
 from transformers import TrainerCallback
-from ragft.config import recipe_defaults
 from ragft.finetune.checkpoints import COMPLETE, latest_checkpoint, prepare_checkpoints, run_fingerprint
 from ragft.finetune.collate import Collator, EpochSampler
-from ragft.finetune.collate import Collator
-from ragft.finetune.trainer import Preempted, encode_dataset, load_for_training, make_trainer, train
-from ragft.models.batches import scored_loss
-from ragft.models.load import load_tokenizer
+from ragft.finetune.trainer import Preempted, load_for_training, train
 from ragft.finetune.examples import build_train_data
 from ragft.finetune.synthetic import check_pair, parse_qa_pairs, synthetic_qa
 from ragft.finetune.data_report import contamination, data_report, format_data_report
