@@ -19,6 +19,25 @@ def tiny_model_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def gemma2_dir(tiny_model_dir, tmp_path_factory):
+    """A tiny random Gemma2 with builtin:tiny's tokenizer: its logits are softcapped, so ragft scores
+    them as the model returns them rather than through the decoder and output layer."""
+    import torch
+    from transformers import AutoTokenizer, Gemma2Config, Gemma2ForCausalLM
+
+    out = tmp_path_factory.mktemp("gemma2")
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    torch.manual_seed(0)
+    config = Gemma2Config(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                          num_attention_heads=2, num_key_value_heads=1, head_dim=16, query_pre_attn_scalar=16,
+                          sliding_window=32, max_position_embeddings=128, final_logit_softcapping=0.1,
+                          pad_token_id=tok.pad_token_id, bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id)
+    Gemma2ForCausalLM(config).save_pretrained(out, safe_serialization=True)
+    tok.save_pretrained(out)
+    return str(out)
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """A work directory in which the whole workflow has run once on tests/workflow/tiny.yaml, offline:
     HF_HUB_OFFLINE=1 and every network attempt blocked and recorded (tests/netguard). Shared by the

@@ -156,7 +156,12 @@ class CompletionTrainer(Trainer):
         return EpochSampler(lengths, self.args.per_device_train_batch_size, self.order_seed, self.length_grouped)
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        """The scored loss over the accumulated step's scored tokens (`num_items_in_batch`, so the Trainer
+        does not divide by the accumulation steps again); with several devices that count spans them
+        all and their gradients are averaged, so it is multiplied by their number, as `Trainer.compute_loss` does."""
         loss = scored_loss(model, inputs, num_items_in_batch)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            loss = loss * (self.accelerator.num_processes if self.args.n_gpu <= 1 else self.args.n_gpu)
         return (loss, None) if return_outputs else loss
 
 

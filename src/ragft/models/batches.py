@@ -53,7 +53,7 @@ def pad_packed(rows: list[dict], pad: int) -> dict:
     """Batch tensors of packed rows; the padding forms one more sequence (positions from 0), and
     `attention_mask` marks real tokens for counting only (the model gets position ids instead)."""
     width = max(len(r["input_ids"]) for r in rows)
-    fill = lambda r: width - len(r["input_ids"])  # noqa: E731
+    fill = lambda r: width - len(r["input_ids"])
     return {
         "input_ids": torch.tensor([r["input_ids"] + [pad] * fill(r) for r in rows]),
         "attention_mask": torch.tensor([[1] * len(r["input_ids"]) + [0] * fill(r) for r in rows]),
@@ -64,25 +64,23 @@ def pad_packed(rows: list[dict], pad: int) -> dict:
 
 def scored_loss(model, batch: dict, num_items: torch.Tensor | int | None = None) -> torch.Tensor:
     """Next-token cross-entropy over the labelled positions, summed and divided by `num_items`
-    (the scored tokens of the whole accumulated step) or else by this batch's. The output layer runs
-    on the scored positions only, not on every prompt token. Packed batches (with position ids)
-    attend within each example. Models whose logits are post-processed use their own loss."""
+    (the scored tokens of the whole accumulated step) or else by this batch's, so that gradient
+    accumulation gives the loss of one large batch. The output layer runs on the scored positions
+    only, not on every prompt token. Packed batches (with position ids) attend within each example.
+    Models whose logits are post-processed (softcapped, scaled) or that have no `.model` decoder
+    give their full logits, scored the same way."""
     base = model.get_base_model() if hasattr(model, "get_base_model") else model
     packed = "position_ids" in batch
-    cfg = base.config
-    if getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "logit_scale", None) or not hasattr(base, "model"):
-        out = model(input_ids=batch["input_ids"], attention_mask=None if packed else batch["attention_mask"],
-                    position_ids=batch.get("position_ids"), labels=batch["labels"], use_cache=False)
-        return out.loss
-    hidden = base.get_decoder()(
-        input_ids=batch["input_ids"],
-        attention_mask=None if packed else batch["attention_mask"],
-        position_ids=batch.get("position_ids"),
-        use_cache=False,
-    ).last_hidden_state
+    inputs = {"input_ids": batch["input_ids"], "attention_mask": None if packed else batch["attention_mask"],
+              "position_ids": batch.get("position_ids"), "use_cache": False}
     targets = batch["labels"][:, 1:]
     scored = targets != -100
-    logits = base.get_output_embeddings()(hidden[:, :-1][scored])
+    cfg = base.config
+    if getattr(cfg, "final_logit_softcapping", None) or getattr(cfg, "logit_scale", None) or not hasattr(base, "model"):
+        logits = model(**inputs).logits[:, :-1][scored]
+    else:
+        hidden = base.get_decoder()(**inputs).last_hidden_state
+        logits = base.get_output_embeddings()(hidden[:, :-1][scored])
     total = torch.nn.functional.cross_entropy(logits.float(), targets[scored], reduction="sum")
     return total / (num_items if num_items is not None else scored.sum().clamp(min=1))
 

@@ -1,6 +1,7 @@
 """(Q)LoRA training: adapters saved as safetensors, resuming from complete checkpoints after a kill or
 SIGTERM, the last step's checkpoint restored without training further, starting from an adapter,
-packing; and a CUDA step where there is a GPU."""
+packing, gradient accumulation equal to one large batch (several devices too); and a CUDA step
+where there is a GPU."""
 
 import json
 import os
@@ -13,8 +14,17 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from ragft.config import recipe_defaults
 from ragft.finetune.checkpoints import COMPLETE, latest_checkpoint
-from ragft.finetune.trainer import Preempted, load_for_training, train
+from ragft.finetune.collate import Collator
+from ragft.finetune.trainer import (
+    Preempted,
+    encode_dataset,
+    load_for_training,
+    make_trainer,
+    train,
+)
+from ragft.models.batches import scored_loss
 from ragft.models.load import load_tokenizer
 
 from .common import CHUNKS, RECIPE, build
@@ -153,6 +163,59 @@ def test_sigterm_saves_a_checkpoint_and_a_rerun_resumes(tiny_model_dir, tmp_path
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     summary = train(tiny_model_dir, data, recipe, tmp_path / "a", tmp_path / "l.jsonl", tmp_path / "c", seed=0)
     assert summary["resumed_from"].endswith("checkpoint-3") and summary["steps"] == 6
+
+
+# completions of different lengths, so the two micro-batches of an accumulated step score different numbers of tokens
+UNEVEN = [{"prompt": f"Question: When is Variety{i} sown?\nAnswer:", "completion": " early May" + ", after the frost" * i}
+          for i in range(4)]
+
+
+def one_step(model_dir: str, tmp_path, batch: int, accum: int, quantization: str) -> tuple[dict, dict]:
+    """The logged row and the adapter after one optimiser step on UNEVEN, as `batch` x `accum`."""
+    from transformers import TrainerCallback
+
+    class Keep(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            rows.append(dict(logs))
+
+    rows, out = [], tmp_path / f"{batch}x{accum}"
+    recipe = {**RECIPE, "quantization": quantization, "batch_size": batch, "grad_accum": accum, "max_steps": 1,
+              "log_every": 1, "group_by_length": False, "dropout": 0.0}
+    train(model_dir, UNEVEN, recipe, out / "adapter", out / "log.jsonl", out / "ckpt", seed=0, callbacks=[Keep()])
+    return next(r for r in rows if "loss" in r), load_file(out / "adapter" / "adapter_model.safetensors")
+
+
+@pytest.mark.parametrize("kind", ["llama", "gemma2"])
+def test_accumulated_step_equals_one_large_batch(kind, tiny_model_dir, gemma2_dir, tmp_path):
+    """2 micro-batches of 2 accumulated give the loss, gradient and update of one batch of 4 (the same
+    4 examples in the same order), on the decoder path (Llama, QLoRA) and the full-logits one (Gemma2)."""
+    model_dir = tiny_model_dir if kind == "llama" else gemma2_dir
+    quantization = "nf4" if kind == "llama" else "none"
+    whole, whole_adapter = one_step(model_dir, tmp_path, 4, 1, quantization)
+    accumulated, adapter = one_step(model_dir, tmp_path, 2, 2, quantization)
+    assert 4.0 < whole["loss"] < 9.0  # about ln(vocabulary): an untrained model
+    assert abs(accumulated["loss"] - whole["loss"]) <= 1e-5
+    assert accumulated["grad_norm"] == pytest.approx(whole["grad_norm"], rel=1e-4)
+    assert set(adapter) == set(whole_adapter)
+    assert all(torch.allclose(adapter[k], whole_adapter[k], atol=1e-6, rtol=1e-4) for k in adapter)
+
+
+def test_devices_sharing_a_step_average_to_the_loss_of_one(tiny_model_dir, tmp_path, monkeypatch):
+    """With 2 devices the step's scored-token count spans both and their gradients are averaged: each
+    device's loss is scaled so that their mean is the loss of the whole batch on one device."""
+    from accelerate import Accelerator
+
+    recipe = {**recipe_defaults(), **RECIPE, "quantization": "none"}
+    collator = Collator(load_tokenizer(tiny_model_dir), recipe["max_length"])
+    dataset = encode_dataset(collator, UNEVEN, recipe)
+    model = load_for_training(tiny_model_dir, recipe)
+    trainer, _ = make_trainer(model, dataset, collator, recipe, 0, tmp_path / "ckpt", None)
+    whole = scored_loss(model, collator(dataset))
+    count = collator(dataset)["labels"].ne(-100).sum()  # as Trainer counts it, gathered over the devices
+    monkeypatch.setattr(Accelerator, "num_processes", property(lambda self: 2))
+    halves = [trainer.compute_loss(model, collator(dataset[i : i + 2]), num_items_in_batch=count) for i in (0, 2)]
+    assert torch.allclose((halves[0] + halves[1]) / 2, whole, atol=1e-6)
+    assert not torch.allclose(halves[0], halves[1], atol=1e-3)  # the halves score different token counts
 
 
 @pytest.mark.gpu

@@ -47,3 +47,19 @@ def test_scored_loss_equals_the_models_own_loss():
     model = tiny.make_model(tok, hidden=32, layers=1, heads=2, max_positions=64, seed=0)
     batch = pad_batch([([5, 6, 7, 8, 9], 2), ([9, 10, 11], 1)], pad=tok.pad_token_id)
     assert torch.allclose(scored_loss(model, batch), model(**batch).loss, atol=1e-6)
+
+
+def test_softcapped_model_is_scored_on_its_own_logits_and_divided_by_the_step_count(gemma2_dir):
+    """A model whose logits are post-processed (Gemma2's softcapping) is scored on those logits, and its
+    summed loss is divided by the accumulated step's count when one is given, as the decoder path does."""
+    from transformers import AutoModelForCausalLM
+
+    from ragft.models.batches import pad_batch
+
+    model = AutoModelForCausalLM.from_pretrained(gemma2_dir)
+    batch = pad_batch([([5, 6, 7, 8, 9], 2), ([9, 10, 11], 1)], pad=0)
+    own = model(**batch).loss  # the mean over the 5 scored tokens, of the softcapped logits
+    assert torch.allclose(scored_loss(model, batch), own, atol=1e-6)
+    assert torch.allclose(scored_loss(model, batch, torch.tensor(20)), own * 5 / 20, atol=1e-6)
+    model.config.final_logit_softcapping = None  # the cap (0.1) matters: uncapped logits score otherwise
+    assert abs(model(**batch).loss - own) > 1e-3
