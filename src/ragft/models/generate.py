@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 
@@ -129,6 +130,99 @@ def decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new
     return tokens
 
 
+# Model families whose decoder builds its attention mask with transformers' `create_causal_mask`
+# (which takes a ready 4D mask as it is, so `decode`'s mask means what it means to `generate`) and
+# places tokens by position ids. Each is checked against batched `generate` on a tiny random model
+# in tests/unit/models/test_generate.py; any other family answers through `generate` itself.
+OWN_LOOP_FAMILIES = frozenset({"llama", "mistral", "qwen2", "qwen3", "phi3", "gemma", "granite", "olmo2"})
+# config settings that change attention beyond a causal padded mask: sliding-window, chunked or
+# bidirectional attention, and Gemma's attention softcapping (with `final_logit_softcapping`)
+_ATTENTION_KEYS = ("attention_chunk_size", "attn_logit_softcapping", "final_logit_softcapping", "use_bidirectional_attention")
+# generation_config settings that `generate` turns into logits processors and `decode` lacks
+_PROCESSOR_KEYS = ("repetition_penalty", "encoder_repetition_penalty", "no_repeat_ngram_size",
+                   "encoder_no_repeat_ngram_size", "bad_words_ids", "sequence_bias", "min_length", "min_new_tokens",
+                   "forced_bos_token_id", "forced_eos_token_id", "suppress_tokens", "begin_suppress_tokens",
+                   "exponential_decay_length_penalty", "guidance_scale", "min_p", "typical_p", "epsilon_cutoff",
+                   "eta_cutoff", "watermarking_config", "penalty_alpha")
+
+
+def _sliding(config) -> bool:
+    """Whether some layer attends through a sliding window (Mistral v0.1, Gemma 2/3, Qwen2 with
+    use_sliding_window, Phi-3 mini...)."""
+    if any(t != "full_attention" for t in getattr(config, "layer_types", None) or []):
+        return True
+    return getattr(config, "sliding_window", None) is not None and getattr(config, "use_sliding_window", True) is not False
+
+
+def _processors(model) -> list[str]:
+    """The generation_config settings of `model` that would make `generate` choose other tokens."""
+    settings = getattr(model, "generation_config", None)
+    if settings is None:
+        return []
+    from transformers import GenerationConfig
+
+    default = GenerationConfig()
+    return [k for k in _PROCESSOR_KEYS if getattr(settings, k, None) != getattr(default, k, None)]
+
+
+def own_loop_ok(model) -> bool:
+    """Whether `decode` gives what transformers' batched `generate` gives for `model`: a family of
+    OWN_LOOP_FAMILIES with full causal attention everywhere (its 4D mask would bypass a sliding
+    window, chunks or softcapping), eager or SDPA attention (flash and flex attention do not take
+    a 4D tensor), and no logits processor in its generation_config (repetition penalty...)."""
+    config = getattr(model, "config", None)
+    if config is None or getattr(config, "model_type", None) not in OWN_LOOP_FAMILIES:
+        return False
+    if getattr(config, "is_encoder_decoder", False) or getattr(config, "_attn_implementation", None) not in ("eager", "sdpa"):
+        return False
+    if _sliding(config) or any(getattr(config, k, None) for k in _ATTENTION_KEYS):
+        return False
+    return not _processors(model)
+
+
+class RowStops:
+    """A transformers stopping criterion that applies `StopRule` to each row's new tokens (from
+    column `start`): `generate` then ends a row where `decode` does. Its own `stop_strings` would
+    end an answer that begins with a stop (a leading newline) at once, empty."""
+
+    def __init__(self, rule: StopRule, start: int):
+        self.rule, self.start = rule, start
+
+    def __call__(self, input_ids: torch.Tensor, scores=None, **kwargs) -> torch.Tensor:
+        done = [self.rule(row) for row in input_ids[:, self.start :].tolist()]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+
+def _until_end(tokens: list[int], end_ids: list[int], finished) -> list[int]:
+    """`tokens` up to and with the first that ends the row (an end id, or `finished` says so)."""
+    for i, t in enumerate(tokens):
+        if t in end_ids or (finished is not None and finished(tokens[: i + 1])):
+            return tokens[: i + 1]
+    return tokens
+
+
+@torch.inference_mode()
+def generate_decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, max_new_tokens: int,
+                    end_ids: list[int], *, do_sample: bool = False, temperature: float = 1.0, top_p: float = 1.0,
+                    seed: int = 0, finished=None, pad: int | None = None) -> list[list[int]]:
+    """`decode` through transformers' batched `generate`, for models whose attention `decode`'s
+    4D mask would bypass: the same end ids, the stop rule as a stopping criterion (`RowStops`),
+    sampling over the full vocabulary (top_k off) seeded with `seed` (the global RNG is restored
+    after), and the same new tokens per row."""
+    from transformers import StoppingCriteriaList
+
+    width = input_ids.shape[1]
+    sampling = {"temperature": temperature, "top_p": top_p, "top_k": 0} if do_sample else {}
+    stops = StoppingCriteriaList([RowStops(finished, width)] if finished is not None else [])
+    with torch.random.fork_rng(devices=[input_ids.device] if input_ids.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        out = model.generate(input_ids=input_ids, attention_mask=attention_mask, max_new_tokens=max_new_tokens,
+                             do_sample=do_sample, num_beams=1, eos_token_id=list(end_ids) or None,
+                             pad_token_id=pad if pad is not None else (end_ids or [0])[0],
+                             stopping_criteria=stops, **sampling)
+    return [_until_end(row, end_ids, finished) for row in out[:, width:].tolist()]
+
+
 @torch.no_grad()
 def generate_answers(
     model, tokenizer, prompt_texts: list[str], max_new_tokens: int = 24, batch_size: int = 16, max_length: int | None = None,
@@ -138,7 +232,10 @@ def generate_answers(
     """Answers for each prompt, in batches of prompts of similar length (left padding): greedy, or
     sampled with `seed` (the same answers on every run). Each row stops at the end of sequence, or
     at its first `stop` string after some non-space text, and is cut there; a prompt over
-    `max_length` tokens keeps its end."""
+    `max_length` tokens keeps its end. Models that `own_loop_ok` accepts decode with the KV-cache
+    loop `decode`, any other through transformers' `generate` (`generate_decode`): the loop is an
+    optimisation, used where it gives generate's greedy answers (sampled ones are each path's own
+    seeded draws)."""
     stops = _stops(stop)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     # end of sequence: the tokenizer's, and the model's own (an instruct model may end a turn with another token)
@@ -148,10 +245,11 @@ def generate_answers(
     ids = [r[-max_length:] if max_length else r for r in ids]
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch: little padding
     out: list[str] = [""] * len(ids)
+    run = decode if own_loop_ok(model) else partial(generate_decode, pad=pad)
     for n, chunk in enumerate(_batches(order, batch_size)):
         input_ids, mask = left_pad([ids[i] for i in chunk], pad, model.device)
-        new = decode(model, input_ids, mask, max_new_tokens, sorted(eos), do_sample=do_sample,
-                     temperature=temperature, top_p=top_p, seed=seed + n, finished=stopped)
+        new = run(model, input_ids, mask, max_new_tokens, sorted(eos), do_sample=do_sample,
+                  temperature=temperature, top_p=top_p, seed=seed + n, finished=stopped)
         for i, tokens in zip(chunk, new):
             out[i] = cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stops)
     return out

@@ -1,7 +1,9 @@
 import math
+from pathlib import Path
 
 import pytest
 
+from ragft.jsonl import read_jsonl
 from ragft.models import generate
 from ragft.models.load import load_causal_lm, load_tokenizer
 
@@ -31,7 +33,7 @@ def test_cut_at_stop():
 
 def test_a_stop_ends_a_row_only_after_its_first_text(tiny_model_dir):
     tok = load_tokenizer(tiny_model_dir)
-    ids = lambda s: tok(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+    ids = lambda s: tok(s, add_special_tokens=False)["input_ids"]
     rule = generate.StopRule(tok, ["\n"])
     assert not rule(ids("\n")) and not rule(ids("\n Paris"))
     assert rule(ids("\n Paris\n")) and rule(ids("Paris\n"))
@@ -54,7 +56,7 @@ def test_stop_strings_end_rows_early_without_changing_answers(tiny_model_dir, st
 
 def test_sampling_is_seeded(tiny_model_dir):
     model, tok = load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
-    run = lambda seed: generate.generate_answers(model, tok, PROMPTS, max_new_tokens=8, batch_size=3, stop=None,  # noqa: E731
+    run = lambda seed: generate.generate_answers(model, tok, PROMPTS, max_new_tokens=8, batch_size=3, stop=None,
                                                  do_sample=True, temperature=1.0, seed=seed)
     assert run(5) == run(5)
     assert run(5) != run(6)  # an untrained model samples nearly uniformly over 400 tokens
@@ -110,3 +112,169 @@ def test_decoding_matches_transformers_generate_one_prompt_at_a_time(tiny_model_
 def test_left_pad():
     ids, mask = generate.left_pad([[5, 6, 7], [8]], 0, "cpu")
     assert ids.tolist() == [[5, 6, 7], [0, 0, 8]] and mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def _tiny_lm(tok, family: str, **extra):
+    """A seeded random 2-layer model of `family` over `tok`'s vocabulary, small enough for a test; its
+    weights drawn wide (0.2) so that its greedy answers vary with the prompt."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.for_model(family, vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                                  num_attention_heads=4, num_key_value_heads=2, head_dim=16, max_position_embeddings=512,
+                                  bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                                  pad_token_id=tok.pad_token_id, initializer_range=0.2, **extra)
+    torch.manual_seed(0)
+    return AutoModelForCausalLM.from_config(config).eval()
+
+
+# prompts of 40 to 60 tokens: ten times the sliding window below
+LONG = ["Context:\nThe Vell Valley's main crop is amber millet, sown in early March and cut in late July, "
+        f"then stored in the {place} granary.\n\nQuestion: {q}\nAnswer:"
+        for place, q in [("north", "What is the main crop?"), ("south", "When is it sown and when is it cut?"),
+                         ("old", "Where is it stored?"), ("river", "Which valley grows amber millet?"),
+                         ("hill", "Who cuts it?")]]
+
+
+def _one_by_one(model, tok, prompts, max_new_tokens):
+    """transformers' `generate` on each prompt alone (no padding), greedy, decoded and stripped."""
+    import torch
+
+    out = []
+    for p in prompts:
+        enc = tok(p, return_tensors="pt", add_special_tokens=False)
+        with torch.no_grad():
+            gen = model.generate(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"],
+                                 max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
+        out.append(tok.decode(gen[0, enc["input_ids"].shape[1]:], skip_special_tokens=True).strip())
+    return out
+
+
+def test_a_sliding_window_model_answers_as_generate_does_one_prompt_at_a_time(tiny_model_dir):
+    """Mistral with a 4-token window on 40-token prompts: a 4D mask from the own loop would let
+    every token see the whole prompt; ragft answers through `generate` instead."""
+    tok = load_tokenizer(tiny_model_dir)
+    model = _tiny_lm(tok, "mistral", sliding_window=4)
+    assert all(len(tok(p, add_special_tokens=False)["input_ids"]) >= 40 for p in LONG)
+    ours = generate.generate_answers(model, tok, LONG, max_new_tokens=8, batch_size=4, stop=None)
+    assert ours == _one_by_one(model, tok, LONG, 8)
+    assert not generate.own_loop_ok(model)
+    model.config.sliding_window = None  # the window binds: full attention answers otherwise
+    assert generate.own_loop_ok(model)
+    assert generate.generate_answers(model, tok, LONG, max_new_tokens=8, batch_size=4, stop=None) != ours
+
+
+@pytest.mark.parametrize("family", sorted(generate.OWN_LOOP_FAMILIES))
+def test_the_own_loop_equals_batched_generate_for_every_family_it_serves(tiny_model_dir, family, monkeypatch):
+    tok = load_tokenizer(tiny_model_dir)
+    model = _tiny_lm(tok, family, **({"sliding_window": None} if family == "mistral" else {}))  # Mistral v0.2 on
+    assert generate.own_loop_ok(model)
+    prompts = LONG + PROMPTS
+    ours = generate.generate_answers(model, tok, prompts, max_new_tokens=8, batch_size=3, stop=["e"])
+    monkeypatch.setattr(generate, "own_loop_ok", lambda m: False)
+    assert generate.generate_answers(model, tok, prompts, max_new_tokens=8, batch_size=3, stop=["e"]) == ours
+    assert len(set(ours)) >= 4  # a random model, yet its answers differ by prompt
+
+
+def test_the_generate_path_stops_after_the_first_text_and_samples_reproducibly(tiny_model_dir):
+    import torch
+
+    tok = load_tokenizer(tiny_model_dir)
+    model = _tiny_lm(tok, "mistral", sliding_window=4)
+    full = generate.generate_answers(model, tok, LONG, max_new_tokens=10, batch_size=4, stop=None)
+    assert generate.generate_answers(model, tok, LONG, max_new_tokens=10, batch_size=4, stop=["e", " "]) == \
+        [generate.cut_at_stop(a, ["e", " "]) for a in full]
+    state = torch.random.get_rng_state()
+
+    def run(seed):
+        return generate.generate_answers(model, tok, LONG, max_new_tokens=8, batch_size=4, stop=None, do_sample=True, seed=seed)
+
+    assert run(5) == run(5) and run(5) != run(6)
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random stream is left as it was
+
+
+def test_row_stops_ends_a_row_at_its_first_stop_after_some_text(tiny_model_dir):
+    import torch
+
+    tok = load_tokenizer(tiny_model_dir)
+
+    def ids(text):
+        return tok(text, add_special_tokens=False)["input_ids"]
+
+    nl, lex = ids("\n"), ids(" Lex")
+    answers = [nl + lex, lex + nl, lex + lex[-1:] * len(nl)]  # as many new tokens each, as in `generate`
+    batch = torch.tensor([ids("Q:") + a for a in answers])
+    stops = generate.RowStops(generate.StopRule(tok, ["\n"]), len(ids("Q:")))
+    assert stops(batch).tolist() == [False, True, False]  # a leading newline does not end an answer
+
+
+def test_own_loop_ok_refuses_attention_a_4d_mask_would_bypass():
+    from types import SimpleNamespace
+
+    from transformers import AutoConfig, GenerationConfig
+
+    def ok(family, generation=None, **config):
+        config = AutoConfig.for_model(family, attn_implementation=config.pop("attn", "sdpa"), **config)
+        return generate.own_loop_ok(SimpleNamespace(config=config, generation_config=generation or GenerationConfig()))
+
+    assert ok("llama") and ok("qwen2") and ok("mistral", sliding_window=None) and ok("llama", attn="eager")
+    assert not ok("mistral", sliding_window=4096)  # Mistral 7B v0.1
+    assert not ok("qwen2", use_sliding_window=True, sliding_window=64, max_window_layers=1, num_hidden_layers=4)
+    assert not ok("gemma2") and not ok("gemma3_text")  # sliding layers and softcapping
+    assert not ok("phi3", sliding_window=2047)  # Phi-3 mini
+    assert not ok("llama4_text") and not ok("gpt2")  # chunked attention; a family not checked against generate
+    assert not ok("llama", attn="flash_attention_2")
+    assert not ok("llama", GenerationConfig(repetition_penalty=1.1))
+
+
+DEMO = Path(__file__).resolve().parents[3] / "resources" / "demo"
+
+
+def _demo_docs() -> dict[str, str]:
+    return {f"bulletins.jsonl:{d['id']}": d["text"] for d in read_jsonl(DEMO / "corpus" / "bulletins.jsonl")}
+
+
+def _demo_questions(n: int = 6) -> list[dict]:
+    """`n` demo questions about the bulletins, of varied relations (every 7th)."""
+    docs = _demo_docs()
+    return [q for q in read_jsonl(DEMO / "qa.jsonl") if q["doc_ids"][0] in docs][: n * 7 : 7]
+
+
+def _demo_prompts(tok, n: int = 6) -> list[str]:
+    """`n` demo questions closed book and again with their answer's sentence as context, through
+    smollm2's chat template as evaluation shows them (`chat_template: auto`)."""
+    from ragft import prompts
+    from ragft.retrieval.chunk import sentence_spans
+
+    docs, questions = _demo_docs(), _demo_questions(n)
+    render = prompts.renderer(tok, "auto", None)[0]
+    sentences = {d: [text[i:j] for i, j in sentence_spans(text)] for d, text in docs.items()}
+    rag = [next(s for s in sentences[q["doc_ids"][0]] if q["answers"][0] in s) for q in questions]
+    return [render(prompts.build_prompt(q["question"])) for q in questions] + \
+        [render(prompts.build_prompt(q["question"], [c])) for q, c in zip(questions, rag)]
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread, as the evaluate rule runs (two threads on a shared 2-core machine spin
+    against each other: several times slower), restored after."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_on_smollm2_the_own_loop_answers_as_batched_generate_does(smollm2_dir, monkeypatch, one_thread):
+    """The loop on a real instruct model: demo prompts, batches of 4, 20 new tokens, the demo's stop,
+    the same answers as transformers' batched `generate` with the same stop rule."""
+    model, tok = load_causal_lm(smollm2_dir), load_tokenizer(smollm2_dir)
+    texts = _demo_prompts(tok)
+    assert generate.own_loop_ok(model) and len(texts) == 12
+    ours = generate.generate_answers(model, tok, texts, max_new_tokens=20, batch_size=4, stop=["\n"])
+    monkeypatch.setattr(generate, "own_loop_ok", lambda m: False)
+    assert generate.generate_answers(model, tok, texts, max_new_tokens=20, batch_size=4, stop=["\n"]) == ours
+    assert all(ours)
+    golds = [q["answers"][0] for q in _demo_questions()]
+    assert sum(g in a for g, a in zip(golds, ours[6:])) >= 5  # from the context it reads the answers
