@@ -5,7 +5,7 @@ from snakemake.utils import validate
 
 from ragft.config import ConfigError, check, recipe_defaults, unwritable
 from ragft.ingest.sources import discover
-from ragft.models.specs import built_dir, llm_host_mb
+from ragft.models.specs import built_dir, gpu_present, llm_host_mb
 from ragft.retrieval.files import index_files
 
 
@@ -71,7 +71,7 @@ def base_model():
 
 # A job that runs a causal LM declares one GPU (`gpu=1`: a local run with --resources gpu=N runs at
 # most N of them at once; SLURM gives each its own) and the host memory its model needs.
-ON_GPU = os.path.isdir("/proc/driver/nvidia/gpus") and bool(os.listdir("/proc/driver/nvidia/gpus"))
+ON_GPU = gpu_present()
 
 
 def llm_mem_mb(wildcards, input, training=False):

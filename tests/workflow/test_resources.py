@@ -18,7 +18,7 @@ def llm_rules() -> set[str]:
     """Rules whose script loads a causal LM, found from the scripts themselves."""
     rules = set()
     for smk in (ROOT / "rules").glob("*.smk"):
-        for name, body in re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text(), re.S | re.M):
+        for name, body in re.findall(r"^rule (\w+):\n(.*?)(?=^rule |\Z)", smk.read_text(), re.DOTALL | re.MULTILINE):
             script = re.search(r'script:\s*\n\s*"\.\./(scripts/\w+\.py)"', body)
             if script and LOADS_LLM.search((ROOT / script.group(1)).read_text()):
                 rules.add(name)

@@ -69,7 +69,7 @@ def device_map(training: bool = False):
 
     if not _cuda():
         return None
-    return {"": int(os.environ.get("LOCAL_RANK", 0))} if training else "auto"
+    return {"": int(os.environ.get("LOCAL_RANK", "0"))} if training else "auto"
 
 
 def load_base(path: str, quantization: str = "none", dtype: str = "auto", trust_remote_code: bool = False,

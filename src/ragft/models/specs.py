@@ -109,3 +109,10 @@ def llm_host_mb(model_dir: str | Path | None, on_gpu: bool = False, training: bo
         width = _BYTES.get(stored.get("dtype") or stored.get("torch_dtype") or "float32", 4)
         weights_mb = sum(f.stat().st_size for f in files) / 2**20 * 4 / width
     return int(1500 + weights_mb * (0.1 if on_gpu else 1.5) + (1500 if training and not on_gpu else 0))
+
+
+def gpu_present() -> bool:
+    """Whether this machine has an NVIDIA GPU, from its driver's listing (no torch import: the
+    workflow asks while it plans, where a second counts)."""
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())
