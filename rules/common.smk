@@ -55,7 +55,7 @@ def embed_shards(wildcards):
 def backend_choice(wildcards):
     """The backend `embed.backend: auto` chose for a corpus (by embed_backend), which every shard
     embeds with; nothing when a backend is configured."""
-    return [f"results/{wildcards.corpus}/embed/backend.json"] if config["embed"]["backend"] == "auto" else []
+    return f"results/{wildcards.corpus}/embed/backend.json" if config["embed"]["backend"] == "auto" else []
 
 
 def model_input(spec):

@@ -26,6 +26,7 @@ def smol_run(tmp_path_factory):
     config["systems"] = {"base": {"retriever": "none"}, "rag": {"retriever": "bm25"},
                          "ft": {"retriever": "none", "adapter": "qlora"}}
     config["retrieval"] = {"k": 1}
+    config["embed"]["backend"] = "auto"  # the demo's default: rule embed_backend picks it, every shard reads it
     work = make_workdir(tmp_path_factory.mktemp("smollm2") / "work", config)
     proc = snakemake(work, "results/demo/report/comparison.md")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
@@ -44,6 +45,9 @@ def test_the_instruct_model_answers_in_words_and_retrieval_lifts_it(smol_run):
     assert metrics["ft"]["gold_nll"]["mean"] != metrics["base"]["gold_nll"]["mean"]
     assert [r["prompt_tokens"] for r in preds["ft"]] == [r["prompt_tokens"] for r in preds["base"]]
     assert metrics["ft"]["adapter_load"] == "on the 4-bit NF4 base"  # as it was trained, unmerged
+    choice = json.loads((res / "embed" / "backend.json").read_text())
+    meta = json.loads((res / "index" / "dense" / "meta.json").read_text())
+    assert choice["backend"] in {"torch", "onnx", "openvino"} and meta["backend"] == choice["backend"]
     header = (res / "report" / "comparison.md").read_text().splitlines()[0]
     assert header.split("|")[5].strip() == "accuracy" and "p(accuracy) vs base / rag" in header
 
