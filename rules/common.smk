@@ -74,9 +74,11 @@ def base_model():
 ON_GPU = gpu_present()
 
 
-def llm_mem_mb(wildcards, input, training=False):
-    """Host memory (MB) of a job that loads the causal LM in input.model (or a hub id's guess)."""
-    return llm_host_mb(input.get("model") or None, ON_GPU, training)
+def llm_mem_mb(wildcards, input, recipe=None):
+    """Host memory (MB) of a job that loads the causal LM in input.model (or a hub id's guess), and
+    trains it with `recipe`'s batches when one is given."""
+    rows = (recipe["batch_size"], recipe["max_length"]) if recipe else (0, 0)
+    return llm_host_mb(input.get("model") or None, ON_GPU, *rows)
 
 
 SYNTHETIC = config["finetune"]["data"].get("synthetic", {}).get("enabled", False)  # runs an LLM over the chunks

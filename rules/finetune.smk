@@ -59,7 +59,7 @@ rule finetune:
     threads: 2
     resources:
         gpu=1,  # SLURM places it on a GPU node; a local run limits such jobs with --resources gpu=N
-        mem_mb=lambda wc, input: llm_mem_mb(wc, input, training=True),
+        mem_mb=lambda wc, input: llm_mem_mb(wc, input, recipe(wc)),
         runtime=120,  # minutes; raise it (--set-resources finetune:runtime=...) for a real model
     script:
         "../scripts/finetune.py"

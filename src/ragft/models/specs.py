@@ -85,30 +85,41 @@ def require_safetensors(path: str) -> None:
 
 
 _BYTES = {"float32": 4, "float16": 2, "bfloat16": 2}
-HUB_MODEL_MB = 16000  # a hub id's size is unknown before it loads: an 8B model's bf16 weights
-# float32 MiB of the built-ins, for jobs planned before their folder is built (134,515,008 and
-# 0.66M parameters)
-BUILT_FP32_MB = {BUILT_MODELS["builtin:smollm2"][0]: 514, BUILT_MODELS["builtin:tiny"][0]: 3}
+# what a job needs to know of a model before it is built or downloaded: float32 MiB of weights and
+# (hidden size, layers, attention heads); a hub id counts as an 8B Llama (bf16 weights 16 GB)
+BUILT_SHAPES = {BUILT_MODELS["builtin:smollm2"][0]: (514, (576, 30, 9)),  # 134,515,008 parameters
+                BUILT_MODELS["builtin:tiny"][0]: (3, (128, 2, 4))}
+HUB_SHAPE = (30600, (4096, 32, 32))
 
 
-def llm_host_mb(model_dir: str | Path | None, on_gpu: bool = False, training: bool = False) -> int:
-    """Host memory (MB) that a job running a causal LM declares: 1.5 GB for Python, torch, the
-    tokenizer, the embedder and the retrieval indexes; plus, on a CPU, the weights in float32 and
-    half that again (a 4-bit base is quantised from a float copy); on a GPU, where `device_map`
-    loads them straight onto the device, one float32 copy of the largest layer's share at most,
-    taken as a tenth. A built-in not built yet counts as its known size, a hub id (no folder
-    here) as HUB_MODEL_MB. Training on a CPU adds 1.5 GB for a batch's activations and the
-    optimiser state of the adapters."""
+def model_shape(model_dir: str | Path | None) -> tuple[float, tuple[int, int, int]]:
+    """(float32 MiB of the weights, (hidden size, layers, heads)) of a model folder, from its
+    safetensors and config.json; a built-in's known values before it is built; else HUB_SHAPE."""
     import json
 
-    weights_mb = BUILT_FP32_MB.get(str(model_dir), HUB_MODEL_MB)
+    mb, shape = BUILT_SHAPES.get(str(model_dir), HUB_SHAPE)
     if model_dir and Path(model_dir).is_dir():
-        files = sorted(Path(model_dir).glob("*.safetensors"))
         config = Path(model_dir) / "config.json"
-        stored = json.loads(config.read_text()) if config.is_file() else {}
-        width = _BYTES.get(stored.get("dtype") or stored.get("torch_dtype") or "float32", 4)
-        weights_mb = sum(f.stat().st_size for f in files) / 2**20 * 4 / width
-    return int(1500 + weights_mb * (0.1 if on_gpu else 1.5) + (1500 if training and not on_gpu else 0))
+        c = json.loads(config.read_text()) if config.is_file() else {}
+        width = _BYTES.get(c.get("dtype") or c.get("torch_dtype") or "float32", 4)
+        mb = sum(f.stat().st_size for f in Path(model_dir).glob("*.safetensors")) / 2**20 * 4 / width
+        shape = (c.get("hidden_size", shape[0]), c.get("num_hidden_layers", shape[1]), c.get("num_attention_heads", shape[2]))
+    return mb, shape
+
+
+def llm_host_mb(model_dir: str | Path | None, on_gpu: bool = False, batch: int = 0, length: int = 0) -> int:
+    """Host memory (MB) that a job running a causal LM declares: 1.5 GB for Python, torch, the
+    tokenizer, the embedder and the retrieval indexes; on a CPU, the weights in float32 and half
+    that again (a 4-bit base is quantised from a float copy), and for training (`batch` rows of
+    `length` tokens) the activations kept for the backward pass, per token and layer 68 x hidden
+    + 10 x heads x length bytes in float32 (Korthikanti et al. 2022, without recomputation); on a
+    GPU, where `device_map` loads the weights straight onto it and activations live there, a
+    tenth of the weights."""
+    weights_mb, (hidden, layers, heads) = model_shape(model_dir)
+    if on_gpu:
+        return int(1500 + weights_mb * 0.1)
+    activations_mb = batch * length * layers * (68 * hidden + 10 * heads * length) / 2**20
+    return int(1500 + weights_mb * 1.5 + activations_mb)
 
 
 def gpu_present() -> bool:
