@@ -50,7 +50,8 @@ def test_comparison_has_intervals_p_values_and_cost(run):
     p = paired_p(scores, "rag", n_boot=200, seed=3)  # tiny.yaml: report.bootstrap 200, seed 3
     assert float(rows["rag_ft"]["gold_nll_p_vs_rag"]) == pytest.approx(p["rag_ft"]["gold_nll"], rel=1e-5)
     md = (res / "report" / "comparison.md").read_text().splitlines()
-    assert md[0].split("|")[1:-1][:5] == [" system   ", " retriever   ", " adapter   ", "   n ", "             accuracy "]
+    assert [c.strip() for c in md[0].split("|")[1:-1][:5]] == ["system", "retriever", "adapter", "n", "accuracy"]
+    assert rows["ft"]["adapter"] == "qlora (on the 4-bit NF4 base)" and rows["rag"]["adapter"] == "none"
     assert "p(accuracy) vs base / rag" in md[0] and "p(gold_nll) vs base / rag" in md[0] and "device-h" in md[0]
     # the p columns follow the metrics; base: p(accuracy) vs rag only
     assert md[2].split("|")[10].strip() == f"- / {float(rows['base']['accuracy_p_vs_rag']):.3f}"
