@@ -89,7 +89,7 @@ def test_comparison_table(run):
     rows = list(csv.DictReader((report / "comparison.csv").open()))
     assert [r["system"] for r in rows] == SYSTEMS
     assert list(rows[0])[0] == "system"
-    assert rows[3]["adapter"] == "qlora" and rows[2]["retriever"] == "dense"
+    assert rows[3]["adapter"] == "qlora (on the 4-bit NF4 base)" and rows[2]["retriever"] == "dense"
     assert float(rows[3]["train_tokens"]) > 0
     md = (report / "comparison.md").read_text()
     assert md.startswith("| system ") and md.count("\n") == 2 + len(SYSTEMS)
