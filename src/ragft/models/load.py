@@ -77,7 +77,6 @@ def load_base(path: str, quantization: str = "none", dtype: str = "auto", trust_
     """A base causal LM as (Q)LoRA trains on it: `nf4` is 4-bit NF4 with double quantisation,
     computing in `dtype`, its other weights (norms, embeddings) in float32 as peft's
     `prepare_model_for_kbit_training` leaves them; `none` is unquantised in `dtype`."""
-    import torch
     from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 
     compute = resolve_dtype(dtype)
@@ -92,10 +91,10 @@ def load_base(path: str, quantization: str = "none", dtype: str = "auto", trust_
         kwargs["attn_implementation"] = "sdpa"
     require_safetensors(path)
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    if quantization == "nf4":
-        for param in model.parameters():
-            if param.dtype in (torch.float16, torch.bfloat16) and param.__class__.__name__ != "Params4bit":
-                param.data = param.data.to(torch.float32)
+    if quantization == "nf4":  # frozen, norms and embeddings in float32: peft's own preparation
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     return model
 
 

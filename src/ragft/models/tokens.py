@@ -57,16 +57,16 @@ def encode_pairs(tokenizer, prompts_: list[str], completions: list[str]) -> list
     """`encode_pair` for many pairs, in one batched tokenizer call."""
     if not prompts_:
         return []
-    if not getattr(tokenizer, "is_fast", False):  # no offsets: the prompt's own token count
-        joint = tokenizer([p + c for p, c in zip(prompts_, completions)], add_special_tokens=False)["input_ids"]
+    texts = [p + c for p, c in zip(prompts_, completions)]
+    if getattr(tokenizer, "is_fast", False):
+        enc = tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        starts = [next((i for i, (s, e) in enumerate(offsets) if e > len(p) or s >= len(p)), len(offsets))
+                  for p, offsets in zip(prompts_, enc["offset_mapping"])]
+    else:  # a slow tokenizer gives no offsets: the prompt's own token count
+        enc = tokenizer(texts, add_special_tokens=False)
         starts = [len(x) for x in tokenizer(list(prompts_), add_special_tokens=False)["input_ids"]]
-        return [(with_bos(tokenizer, ids), s + len(with_bos(tokenizer, ids)) - len(ids)) for ids, s in zip(joint, starts)]
-    enc = tokenizer([p + c for p, c in zip(prompts_, completions)], add_special_tokens=False,
-                    return_offsets_mapping=True)
     out = []
-    for p, ids, offsets in zip(prompts_, enc["input_ids"], enc["offset_mapping"]):
-        cut = len(p)
-        start = next((i for i, (s, e) in enumerate(offsets) if e > cut or s >= cut), len(ids))
+    for ids, start in zip(enc["input_ids"], starts):
         full = with_bos(tokenizer, ids)
         out.append((full, start + len(full) - len(ids)))
     return out

@@ -19,8 +19,9 @@ import json
 import platform
 import time
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from pathlib import Path
+
+from filelock import FileLock
 
 from ragft.jsonl import write_json
 from ragft.retrieval.embed import Embedder, model_digest, text_key
@@ -120,23 +121,10 @@ def _cached(folder: Path | None, key: dict, compute: Callable[[], dict]) -> dict
         return {**compute(), "reused": False}
     name = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:24]
     path = folder / f"{name}.json"
-    with _locked(folder / f"{name}.lock"):
+    folder.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder / f"{name}.lock"):
         if path.is_file():
             return {**json.loads(path.read_text()), "reused": True}
         choice = compute()
         write_json(path, choice)
     return {**choice, "reused": False}
-
-
-@contextmanager
-def _locked(path: Path):
-    """An exclusive lock on `path` (created if need be) while the block runs."""
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
