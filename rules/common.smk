@@ -3,7 +3,15 @@ import sys
 
 from snakemake.utils import validate
 
-from ragft.config import ConfigError, check, recipe_defaults, unwritable
+from ragft.config import (
+    REPLICATE_SUFFIX,
+    ConfigError,
+    check,
+    recipe_defaults,
+    replicate_names,
+    split_replicate,
+    unwritable,
+)
 from ragft.ingest.sources import discover
 from ragft.models.specs import built_dir, gpu_present, llm_host_mb
 from ragft.retrieval.files import index_files
@@ -19,6 +27,7 @@ validate(config, "../config/config.schema.yaml")  # fills in defaults
 RECIPE_DEFAULTS = recipe_defaults(workflow.source_path("../config/config.schema.yaml"))
 CORPORA = list(config["corpora"])
 SYSTEMS = list(config["systems"])
+REPLICATES = config["finetune"]["replicates"]
 # `rerank` (the first stage's top n reordered by a cross-encoder) only where a reranker is configured
 RETRIEVERS = ["dense", "bm25", "hybrid"] + (["rerank"] if config["retrieval"]["reranker"].get("model") else [])
 # An output folder that cannot be written stops the run here too, before any job half-writes.
@@ -28,8 +37,8 @@ if message := unwritable(["results", *(f"results/{c}" for c in CORPORA), "logs",
 
 wildcard_constraints:
     corpus="|".join(CORPORA),
-    system="|".join(SYSTEMS),
-    recipe="[A-Za-z0-9_-]+",
+    system=f"({'|'.join(SYSTEMS)}){REPLICATE_SUFFIX}",  # `ft.r2`: replicate 2 of system ft
+    recipe=f"[A-Za-z0-9_-]+{REPLICATE_SUFFIX}",
     retriever="|".join(RETRIEVERS),
     shard=r"\d+",
     shards=r"\d+",
@@ -82,6 +91,7 @@ def llm_mem_mb(wildcards, input, recipe=None):
 
 
 SYNTHETIC = config["finetune"]["data"].get("synthetic", {}).get("enabled", False)  # runs an LLM over the chunks
+RETRIEVAL_DATA = config["finetune"]["data"].get("retrieval", {}).get("enabled", False)  # reads the dense index
 
 
 def synthetic_model():
@@ -96,8 +106,23 @@ def base_model_path(wildcards, input):
 
 
 def system(wildcards):
-    """The config of one system, with defaults."""
-    return {"retriever": "none", "adapter": "none", "shots": 0, **config["systems"][wildcards.system]}
+    """The config of one system (or of its replicate `ft.rK`, whose adapter is `{recipe}.rK`), with defaults."""
+    name, k = split_replicate(wildcards.system)
+    spec = {"retriever": "none", "adapter": "none", "shots": 0, **config["systems"][name]}
+    if k > 1:
+        if spec["adapter"] == "none" or k > REPLICATES:
+            raise ValueError(f"{wildcards.system}: only fine-tuned systems have replicates, {REPLICATES} of them")
+        spec["adapter"] = f"{spec['adapter']}.r{k}"
+    return spec
+
+
+def system_runs(name):
+    """The evaluation runs of a system: one per training-seed replicate when it has an adapter."""
+    fine_tuned = config["systems"][name].get("adapter", "none") != "none"
+    return replicate_names(name, REPLICATES if fine_tuned else 1)
+
+
+RUNS = [run for name in SYSTEMS for run in system_runs(name)]  # every eval/{run} folder the report reads
 
 
 def retriever_inputs(corpus, *retrievers):
@@ -128,8 +153,18 @@ def system_inputs(wildcards):
 
 
 def recipe(wildcards):
-    """The config of one fine-tuning recipe, schema defaults filled in."""
-    return {**RECIPE_DEFAULTS, **config["finetune"]["recipes"][wildcards.recipe]}
+    """The config of one fine-tuning recipe (a replicate's is its recipe's), schema defaults filled in."""
+    return {**RECIPE_DEFAULTS, **config["finetune"]["recipes"][split_replicate(wildcards.recipe)[0]]}
+
+
+def recipe_seed(wildcards):
+    """The training seed of a recipe's replicate: seed for the first, seed + k - 1 for `{recipe}.rK`."""
+    return config["seed"] + split_replicate(wildcards.recipe)[1] - 1
+
+
+def recipe_data(wildcards):
+    """The training data of a recipe's replicate: its recipe's (every replicate trains on the same)."""
+    return f"results/{wildcards.corpus}/finetune/{split_replicate(wildcards.recipe)[0]}/train.jsonl"
 
 
 def recipe_shape(wildcards):
@@ -168,4 +203,4 @@ def judge_model():
 
 def judge_inputs(wildcards):
     """Each system's judge verdicts, when a judge is configured."""
-    return expand("results/{corpus}/eval/{system}/judge.jsonl", corpus=wildcards.corpus, system=SYSTEMS) if JUDGE else []
+    return expand("results/{corpus}/eval/{run}/judge.jsonl", corpus=wildcards.corpus, run=RUNS) if JUDGE else []

@@ -15,7 +15,6 @@ rule evaluate:
         k=lambda wc: config["retrieval"]["k"] if system(wc)["retriever"] != "none" else None,  # closed-book systems: not theirs
         generation=generation(),
         seed=config["seed"],
-        bootstrap=config["report"]["bootstrap"],
     conda:
         "../envs/ragft.yaml"
     log:

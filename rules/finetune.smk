@@ -3,7 +3,7 @@ rule finetune_data:
         chunks=rules.chunk.output.chunks,
         train=rules.split_qa.output.train,
         eval=rules.split_qa.output.eval,  # for the contamination report only
-        index=rules.index_dense.output.index,
+        index=rules.index_dense.output.index if RETRIEVAL_DATA else [],  # the RAFT-style builder's distractors
         model=base_model(),
         generator=synthetic_model(),
     output:
@@ -34,7 +34,7 @@ rule finetune_data:
 
 rule finetune:
     input:
-        train=rules.finetune_data.output.train,
+        train=recipe_data,
         model=base_model(),
         init_adapter=init_adapter,
     output:
@@ -48,7 +48,7 @@ rule finetune:
         # not outputs: they outlive a killed job, so that its rerun resumes
         checkpoints=lambda wc: f"results/{wc.corpus}/finetune/{wc.recipe}/checkpoints",
         tensorboard=lambda wc: f"results/{wc.corpus}/finetune/{wc.recipe}/tensorboard",
-        seed=config["seed"],
+        seed=recipe_seed,
         trust_remote_code=config["model"]["trust_remote_code"],
     conda:
         "../envs/ragft.yaml"

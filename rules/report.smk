@@ -1,7 +1,7 @@
 rule report:
     input:
-        metrics=expand("results/{{corpus}}/eval/{system}/metrics.json", system=SYSTEMS),
-        predictions=expand("results/{{corpus}}/eval/{system}/predictions.jsonl", system=SYSTEMS),
+        metrics=expand("results/{{corpus}}/eval/{run}/metrics.json", run=RUNS),
+        predictions=expand("results/{{corpus}}/eval/{run}/predictions.jsonl", run=RUNS),
         judge=judge_inputs,
         loss_curves=expand("results/{{corpus}}/finetune/{recipe}/loss_curve.png", recipe=adapters_used()),
     output:
@@ -23,6 +23,7 @@ rule report:
                      for r in adapters_used()],
     params:
         systems=config["systems"],
+        runs=RUNS,
         bootstrap=config["report"]["bootstrap"],
         seed=config["seed"],
         metrics=config["report"]["metrics"],

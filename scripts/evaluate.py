@@ -33,7 +33,7 @@ predictions = answer_questions(model, tokenizer, questions, hits, chunk_text, sh
 write_jsonl(snakemake.output.predictions, predictions)
 
 # 3) score
-result = {"system": snakemake.wildcards.system, **p.system, **aggregate_answers(predictions, p.bootstrap, p.seed)}
+result = {"system": snakemake.wildcards.system, **p.system, **aggregate_answers(predictions)}
 if inp.get("adapter"):
     result["adapter_load"] = describe_adapter_load(inp.adapter, gen["merge_adapter"])
 if searcher is not None:

@@ -10,5 +10,6 @@ summary = train(
     p.checkpoints, p.seed, log=log.info, trust_remote_code=p.trust_remote_code, tensorboard_dir=p.tensorboard,
 )
 loss_curve(read_jsonl(snakemake.output.log), snakemake.output.loss_curve, title=f"{snakemake.wildcards.recipe} on {snakemake.wildcards.corpus}")
+summary["seed"] = p.seed  # replicate k of a recipe trains with seed + k - 1 (finetune.replicates)
 write_json(snakemake.output.summary, summary)
 log.info("trained: %s", summary)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -164,3 +165,24 @@ def check(config: dict, schema_path: str | Path) -> None:
     errors = schema_errors(config, schema_path) or semantic_errors(config)
     if errors:
         raise ConfigError(errors[0])
+
+
+# ---- training-seed replicates ----------------------------------------------------------------
+# `finetune.replicates: N` trains N adapters of a recipe and evaluates each fine-tuned system with every
+# one. Replicate 1 keeps the plain names (finetune/qlora, eval/ft); replicate k > 1 is `qlora.rk` and
+# `ft.rk` (names themselves cannot hold a '.'), trained with seed `seed + k - 1` on the same data.
+REPLICATE = re.compile(r"^(?P<name>[A-Za-z0-9_-]+)(?:\.r(?P<k>[2-9]|[1-9][0-9]+))?$")
+REPLICATE_SUFFIX = r"(\.r([2-9]|[1-9][0-9]+))?"  # a wildcard constraint's tail
+
+
+def replicate_names(name: str, replicates: int) -> list[str]:
+    """The names of a recipe's (or fine-tuned system's) `replicates` runs: the name, then name.r2 ..."""
+    return [name] + [f"{name}.r{k}" for k in range(2, replicates + 1)]
+
+
+def split_replicate(name: str) -> tuple[str, int]:
+    """(recipe or system name, replicate number from 1) of a run's name: `qlora.r3` -> ('qlora', 3)."""
+    match = REPLICATE.match(name)
+    if not match:
+        raise ValueError(f"{name!r} is not a recipe or system name with an optional .rK replicate suffix")
+    return match["name"], int(match["k"] or 1)

@@ -14,7 +14,8 @@ import yaml
 from workdirs import make_workdir, snakemake, tiny_config
 
 from ragft.evaluate.metrics import per_question
-from ragft.report.tables import paired_p
+from ragft.report.stats import Scores, format_p
+from ragft.report.tables import p_values
 
 SYSTEMS = ["base", "fewshot", "rag", "ft", "rag_ft"]
 METRICS = ["accuracy", "exact_match", "f1", "rouge_l", "gold_nll"]  # the schema default: the headline first
@@ -47,14 +48,16 @@ def test_comparison_has_intervals_p_values_and_cost(run):
         nll = scores[s]["gold_nll"]
         assert float(rows[s]["gold_nll"]) == pytest.approx(sum(nll) / len(nll), rel=1e-5)
         assert float(rows[s]["gold_nll_lo"]) <= float(rows[s]["gold_nll"]) <= float(rows[s]["gold_nll_hi"])
-    p = paired_p(scores, "rag", n_boot=200, seed=3)  # tiny.yaml: report.bootstrap 200, seed 3
+    p = p_values({s: Scores.from_runs([v]) for s, v in scores.items()}, "rag", n_boot=200, seed=3)  # tiny.yaml: 200, seed 3
     assert float(rows["rag_ft"]["gold_nll_p_vs_rag"]) == pytest.approx(p["rag_ft"]["gold_nll"], rel=1e-5)
     md = (res / "report" / "comparison.md").read_text().splitlines()
     assert [c.strip() for c in md[0].split("|")[1:-1][:5]] == ["system", "retriever", "adapter", "n", "accuracy"]
     assert rows["ft"]["adapter"] == "qlora (on the 4-bit NF4 base)" and rows["rag"]["adapter"] == "none"
     assert "p(accuracy) vs base / rag" in md[0] and "p(gold_nll) vs base / rag" in md[0] and "device-h" in md[0]
     # the p columns follow the metrics; base: p(accuracy) vs rag only
-    assert md[2].split("|")[10].strip() == f"- / {float(rows['base']['accuracy_p_vs_rag']):.3f}"
+    assert md[2].split("|")[10].strip() == f"- / {format_p(float(rows['base']['accuracy_p_vs_rag']), 200)}"
+    assert md[0].split("|")[11].strip() == "Holm p(accuracy)"
+    assert float(rows["ft"]["accuracy_holm_vs_base"]) >= float(rows["ft"]["accuracy_p_vs_base"])
     html = (res / "report" / "comparison.html").read_text()
     assert html.count("<tr>") == 1 + len(SYSTEMS) and "paired bootstrap against `base` and `rag`" in html
 

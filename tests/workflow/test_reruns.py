@@ -94,3 +94,28 @@ def test_an_index_key_rebuilds_the_index_without_reembedding(work):
     write_config(work, config)
     names = job_names(planned_jobs(work))
     assert "index_dense" in names and not {"ingest", "chunk", "embed[1,1]", "index_bm25"} & set(names)
+
+
+@pytest.mark.parametrize("key,value", [("bootstrap", 300), ("references", ["base"]), ("headline", ["f1"])])
+def test_a_statistics_key_reruns_only_the_report(work, key, value):
+    config = read_config(work)
+    config.setdefault("report", {})[key] = value
+    write_config(work, config)
+    jobs = planned_jobs(work)
+    # intervals and p-values are the report's: no evaluation reruns for them
+    assert job_names(jobs) == ["report"] and jobs[0][2].startswith("Params have changed")
+
+
+def test_the_training_data_reads_the_dense_index_only_for_the_retrieval_builder(work):
+    config = read_config(work)
+    config["finetune"]["data"]["retrieval"]["enabled"] = False
+    write_config(work, config)
+    proc = snakemake(work, "-n", "--forceall", "results/demo/finetune/qlora/train.jsonl")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    job = proc.stdout.split("rule finetune_data:", 1)[1].split("\n\n", 1)[0]
+    inputs = next(line for line in job.splitlines() if line.strip().startswith("input:"))
+    assert "results/demo/chunks.jsonl" in inputs and "index" not in inputs
+    config["finetune"]["data"]["retrieval"]["enabled"] = True
+    write_config(work, config)
+    proc = snakemake(work, "-n", "--forceall", "results/demo/finetune/qlora/train.jsonl")
+    assert "results/demo/index/dense" in proc.stdout.split("rule finetune_data:", 1)[1].split("\n\n", 1)[0]

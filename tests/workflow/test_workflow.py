@@ -76,7 +76,8 @@ def test_every_system_scored_on_the_same_questions(run):
         assert list(preds[0]) == ["id", "question", "answers", "prediction", "contexts", "prompt_tokens", "latency_s", "gold_nll",
                                   "truncated_tokens", "doc_hit", "answer_hit"]
         metrics = json.loads((res / "eval" / system / "metrics.json").read_text())
-        assert metrics["n"] == 24 and metrics["gold_nll"]["lo"] <= metrics["gold_nll"]["mean"] <= metrics["gold_nll"]["hi"]
+        # means only: the intervals are the report's, so that report.bootstrap reruns nothing else
+        assert metrics["n"] == 24 and list(metrics["gold_nll"]) == ["mean"] and metrics["gold_nll"]["mean"] > 0
     rag = jsonl(res / "eval" / "rag" / "predictions.jsonl")
     assert all(len(p["contexts"]) == 3 for p in rag)
     base = jsonl(res / "eval" / "base" / "predictions.jsonl")

@@ -1,4 +1,4 @@
-"""Answer-quality and bootstrap metrics: pure functions over strings and floats.
+"""Answer-quality metrics: pure functions over strings and floats.
 """
 
 from __future__ import annotations
@@ -72,49 +72,13 @@ def rouge_l(prediction: str, answers: Sequence[str]) -> float:
     return best
 
 
-def _bootstrap_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(values), size=(n_boot, len(values)))
-    return values[idx].mean(axis=1)
-
-
-def mean_ci(
-    values: Sequence[float], n_boot: int = 1000, seed: int = 0, alpha: float = 0.05
-) -> dict:
-    """Mean with a percentile-bootstrap (1 - alpha) interval; None/NaN values are skipped,
-    and with none left every figure is None."""
-    x = np.asarray([v for v in values if v is not None and not math.isnan(v)], dtype=float)
-    if len(x) == 0:
-        return {"mean": None, "lo": None, "hi": None, "n": 0}
-    lo, hi = np.quantile(_bootstrap_means(x, n_boot, seed), [alpha / 2, 1 - alpha / 2])
-    return {"mean": float(x.mean()), "lo": float(lo), "hi": float(hi), "n": len(x)}
-
-
-def paired_bootstrap_p(
-    a: Sequence[float], b: Sequence[float], n_boot: int = 1000, seed: int = 0
-) -> float:
-    """Two-sided p for mean(a) == mean(b) on the same questions: resample question indices, count
-    mean differences at or past zero opposite the observed one; p = 2(count+1)/(n_boot+1), <= 1."""
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.shape != b.shape:
-        raise ValueError(
-            f"paired_bootstrap_p needs the same questions in both: {a.shape} vs {b.shape}"
-        )
-    keep = ~(np.isnan(a) | np.isnan(b))
-    d = a[keep] - b[keep]
-    observed = d.mean() if len(d) else 0.0
-    if observed == 0:
-        return 1.0
-    boot = _bootstrap_means(d, n_boot, seed)
-    opposite = int(np.sum(boot <= 0) if observed > 0 else np.sum(boot >= 0))
-    return min(1.0, 2 * (opposite + 1) / (n_boot + 1))
-
-
 def per_question(predictions: Sequence[dict]) -> dict[str, list[float]]:
-    """Per-question accuracy, exact_match, f1, rouge_l and gold_nll (NaN where missing), in id order."""
+    """Per-question accuracy, exact_match, f1, rouge_l and gold_nll (NaN where missing), in id order,
+    with the ids under `id`."""
     preds = sorted(predictions, key=lambda p: p["id"])
     nll = [p.get("gold_nll") for p in preds]
     return {
+        "id": [p["id"] for p in preds],
         "accuracy": [answer_accuracy(p["prediction"], p["answers"]) for p in preds],
         "exact_match": [exact_match(p["prediction"], p["answers"]) for p in preds],
         "f1": [token_f1(p["prediction"], p["answers"]) for p in preds],
@@ -123,19 +87,23 @@ def per_question(predictions: Sequence[dict]) -> dict[str, list[float]]:
     }
 
 
-def quality_stats(scores: dict[str, Sequence[float]], n_boot: int = 1000, seed: int = 0) -> dict:
-    """Each metric's mean and bootstrap interval from its per-question scores (NaN skipped)."""
+def quality_means(scores: dict[str, Sequence[float]]) -> dict:
+    """Each metric's mean over the questions it has a score for (NaN skipped; None with none). The
+    intervals are the report's (ragft.report.stats), so that a statistics setting reruns only it."""
     out = {}
     for name, values in scores.items():
-        ci = mean_ci(values, n_boot=n_boot, seed=seed)
-        out[name] = {"mean": ci["mean"], "lo": ci["lo"], "hi": ci["hi"]}
+        x = np.asarray(values, dtype=float)
+        x = x[~np.isnan(x)]
+        out[name] = {"mean": float(x.mean()) if len(x) else None}
     return out
 
 
-def aggregate_answers(predictions: Sequence[dict], n_boot: int = 1000, seed: int = 0) -> dict:
-    """System metrics: each quality metric's mean and bootstrap interval, mean cost per question
-    (prompt tokens, seconds, and the questions/s they make), and how many prompts were truncated."""
-    out: dict = {"n": len(predictions), **quality_stats(per_question(predictions), n_boot, seed)}
+def aggregate_answers(predictions: Sequence[dict]) -> dict:
+    """System metrics: each quality metric's mean, mean cost per question (prompt tokens, seconds,
+    and the questions/s they make), and how many prompts were truncated."""
+    scores = per_question(predictions)
+    del scores["id"]
+    out: dict = {"n": len(predictions), **quality_means(scores)}
     for cost in ("prompt_tokens", "latency_s"):
         vals = [p[cost] for p in predictions if p.get(cost) is not None]
         out[cost] = float(np.mean(vals)) if vals else None

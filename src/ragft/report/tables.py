@@ -6,19 +6,19 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
-from ragft.evaluate.metrics import (
-    ANSWER_METRICS,
-    paired_bootstrap_p,
-    per_question,
-    quality_stats,
-)
+from ragft.evaluate.metrics import ANSWER_METRICS, per_question
 from ragft.jsonl import write_text
+from ragft.report.stats import Scores, format_p, holm, interval, paired_p
 
 P_INFIX = "_p_vs_"  # CSV column f"{metric}_p_vs_{reference}"
+HOLM_INFIX = "_holm_vs_"  # CSV column f"{metric}_holm_vs_{reference}": the same p, Holm-adjusted
+SEED_KEYS = ("seed_min", "seed_max", "seed_sd")  # a metric's spread over training-seed replicates
+AVERAGED_COST = frozenset({"train_seconds", "device_hours", "peak_memory_mb"})  # over replicates
 MISSING = "-"
-COUNT_COLUMNS = ("n", "shots", "train_tokens", "truncated_prompts")  # shown as integers even when NaN made them float
+COUNT_COLUMNS = ("n", "shots", "replicates", "train_tokens", "truncated_prompts")  # shown as integers even when NaN made them float
 COST_KEYS = ("train_tokens", "train_seconds", "device_hours", "train_device", "peak_memory_mb")
 # The Markdown/LaTeX/HTML view's names for the columns it shows (the CSV keeps every column).
 VIEW_NAMES = {"prompt_tokens": "prompt tokens/q", "latency_s": "s/q", "questions_per_s": "q/s",
@@ -28,41 +28,63 @@ DECIMALS = {"prompt_tokens": 1, "prompt tokens/q": 1, "latency_s": 4, "s/q": 4, 
 _INTEGRAL = {*COUNT_COLUMNS, *(VIEW_NAMES[k] for k in COUNT_COLUMNS if k in VIEW_NAMES)}
 
 
-def system_scores(predictions: list[dict], judge: list[dict] | None = None) -> dict[str, list[float]]:
-    """Per-question scores of one system in id order: the answer metrics, plus the LLM judge's 0/1
-    verdicts as `judge` when given."""
+def system_scores(predictions: list[dict], judge: list[dict] | None = None) -> dict[str, list]:
+    """Per-question scores of one system in id order (the ids under `id`): the answer metrics, plus
+    the LLM judge's 0/1 verdicts as `judge` when given."""
     scores = per_question(predictions)
     if judge is not None:
         verdict = {j["id"]: j["judge"] for j in judge}
-        ids = sorted(p["id"] for p in predictions)
-        missing = [i for i in ids if i not in verdict]
+        missing = [i for i in scores["id"] if i not in verdict]
         if missing:
             raise ValueError(f"the judge has no verdict for {len(missing)} questions (first: {missing[0]})")
-        scores["judge"] = [float(verdict[i]) for i in ids]
+        scores["judge"] = [float(verdict[i]) for i in scores["id"]]
     return scores
 
 
-def paired_p(scores: Mapping[str, Mapping[str, list[float]]], reference: str, n_boot: int = 1000,
-             seed: int = 0) -> dict[str, dict[str, float]]:
-    """Paired-bootstrap p of every other system against `reference` per metric both have
-    (`scores[system][metric]` in one question order); {} without the reference."""
+def p_values(scores: Mapping[str, Scores], reference: str, n_boot: int = 1000,
+           seed: int = 0) -> dict[str, dict[str, float]]:
+    """Paired-bootstrap p (stats.paired_p: questions matched by id, replicates two-level) of every
+    other system against `reference`, per metric both have; {} without the reference."""
     if reference not in scores:
         return {}
     ref = scores[reference]
     return {
-        system: {m: paired_bootstrap_p(mine[m], ref[m], n_boot, seed) for m in mine if m in ref}
+        system: {m: paired_p(mine, ref, m, n_boot, seed) for m in mine.values if m in ref.values}
         for system, mine in scores.items() if system != reference
     }
 
 
-def add_missing_stats(stored: dict, scores: Mapping[str, Sequence[float]], n_boot: int = 1000,
-                      seed: int = 0) -> dict:
-    """A system's eval metrics.json plus the mean and interval of each scored metric it lacks (the
-    judge's), bootstrapped as evaluate bootstrapped the rest: each interval is computed once."""
-    n = len(next(iter(scores.values()), []))
-    if stored.get("n") != n:  # the intervals kept must come from the predictions scored here
-        raise ValueError(f"metrics.json counts {stored.get('n')} questions, the predictions {n}")
-    return {**stored, **quality_stats({m: v for m, v in scores.items() if m not in stored}, n_boot, seed)}
+def holm_adjusted(p: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
+    """`p[reference][system][metric]` adjusted by Holm within each metric's family: the table's distinct
+    comparisons of that metric (`rag` against `base` and `base` against `rag` are one)."""
+    families: dict[str, dict[frozenset, float]] = {}
+    for reference, by_system in p.items():
+        for system, by_metric in by_system.items():
+            for metric, value in by_metric.items():
+                families.setdefault(metric, {}).setdefault(frozenset((reference, system)), value)
+    adjusted = {metric: dict(zip(family, holm(list(family.values())))) for metric, family in families.items()}
+    return {reference: {system: {m: adjusted[m][frozenset((reference, system))] for m in by_metric}
+                        for system, by_metric in by_system.items()} for reference, by_system in p.items()}
+
+
+def system_stats(runs: Sequence[dict], scores: Scores, n_boot: int = 1000, seed: int = 0) -> dict:
+    """A system's row data from the metrics.json of each of its runs (one per replicate) and its scores:
+    each scored metric's mean, interval and spread over replicates (stats.interval), the cost per question
+    averaged over the runs, the training cost of the first run's adapter (the replicates train the same
+    data: same tokens) with its seconds and device-hours averaged."""
+    for run in runs:
+        if run.get("n") != len(scores.ids):  # the predictions scored here must be those evaluate counted
+            raise ValueError(f"metrics.json counts {run.get('n')} questions, the predictions {len(scores.ids)}")
+    out = {k: v for k, v in runs[0].items() if k not in scores.values}
+    out.update({m: interval(m, v, n_boot, seed) for m, v in scores.values.items()})
+    out["replicates"] = len(runs)
+    for key in ("prompt_tokens", "latency_s", "questions_per_s"):
+        values = [r[key] for r in runs if r.get(key) is not None]
+        out[key] = float(np.mean(values)) if values else None
+    if "cost" in runs[0]:
+        out["cost"] = {k: float(np.mean([r["cost"][k] for r in runs])) if k in AVERAGED_COST else v
+                       for k, v in runs[0]["cost"].items()}
+    return out
 
 
 def comparison_table(
@@ -71,12 +93,16 @@ def comparison_table(
     paired: Mapping[str, Mapping[str, Mapping[str, float]]] | None = None,
     metrics: list[str] | tuple[str, ...] | None = None,
 ) -> pd.DataFrame:
-    """One row per system of its eval metrics.json (`system_metrics`): spec, metrics with intervals, p
-    (`paired[reference][system][metric]`, blank on the reference's row), cost per question and training."""
+    """One row per system of its `system_stats` (`system_metrics`): spec, metrics with intervals (and,
+    where a system has training-seed replicates, their count and each metric's spread over them), p
+    (`paired[reference][system][metric]`, blank on the reference's row) and its Holm adjustment, cost
+    per question and training."""
     # metrics shown by default: the answer metrics, and `judge` where a system has it
     if metrics is None:
         metrics = [m for m in (*ANSWER_METRICS, "judge") if any(m in sm for sm in system_metrics.values())]
     cost_keys = [k for k in COST_KEYS if any(k in sm.get("cost", {}) for sm in system_metrics.values())]
+    replicated = any(sm.get("replicates", 1) > 1 for sm in system_metrics.values())
+    adjusted = holm_adjusted(paired or {})
     rows = []
     for system, m in system_metrics.items():
         spec = system_specs.get(system, {})
@@ -85,14 +111,18 @@ def comparison_table(
             adapter = f"{adapter} ({m['adapter_load']})"
         row = {"system": system, "retriever": spec.get("retriever", "none"), "adapter": adapter,
                "shots": spec.get("shots", 0), "n": m["n"]}
+        if replicated:
+            row["replicates"] = m.get("replicates", 1)
         for metric in metrics:
             ci = m.get(metric) or {}
-            for suffix, key in (("", "mean"), ("_lo", "lo"), ("_hi", "hi")):
-                row[metric + suffix] = _num(ci.get(key))
-        for reference, by_system in (paired or {}).items():
-            for metric in metrics:
-                p = None if system == reference else by_system.get(system, {}).get(metric)
-                row[f"{metric}{P_INFIX}{reference}"] = _num(p)
+            for suffix, key in (("", "mean"), ("_lo", "lo"), ("_hi", "hi"), *((f"_{k}", k) for k in SEED_KEYS)):
+                if replicated or key in ("mean", "lo", "hi"):
+                    row[metric + suffix] = _num(ci.get(key))
+        for infix, table in ((P_INFIX, paired or {}), (HOLM_INFIX, adjusted)):
+            for reference, by_system in table.items():
+                for metric in metrics:
+                    p = None if system == reference else by_system.get(system, {}).get(metric)
+                    row[f"{metric}{infix}{reference}"] = _num(p)
         row["prompt_tokens"] = _num(m.get("prompt_tokens"))
         row["latency_s"] = _num(m.get("latency_s"))
         row["questions_per_s"] = _num(m.get("questions_per_s"))
@@ -104,19 +134,33 @@ def comparison_table(
     return pd.DataFrame(rows, columns=list(rows[0]) if rows else ["system"])
 
 
-def table_view(df: pd.DataFrame, headline: list[str] | tuple[str, ...] = ("f1", "gold_nll")) -> pd.DataFrame:
-    """The columns a reader needs, short names: spec, n, metrics with intervals, one `p(f1) vs base / rag`
-    column per headline metric, cost per question, training cost; `truncated` only when a prompt was cut."""
-    references = list(dict.fromkeys(c.split(P_INFIX, 1)[1] for c in df.columns if P_INFIX in c))
+def _p_cells(df: pd.DataFrame, metric: str, infix: str, n_boot: int) -> tuple[list[str], list[str]]:
+    """(references, cells `p vs ref1 / p vs ref2` per row) of one metric's p columns."""
+    cols = [c for c in df.columns if c.startswith(metric + infix)]
+    refs = [c[len(metric + infix):] for c in cols]
+    cells = [" / ".join(MISSING if _is_missing(v) else format_p(v, n_boot) for v in vals)
+             for vals in zip(*(df[c].tolist() for c in cols))]
+    return refs, cells
+
+
+def table_view(df: pd.DataFrame, headline: list[str] | tuple[str, ...] = ("f1", "gold_nll"),
+               n_boot: int = 1000) -> pd.DataFrame:
+    """The columns a reader needs, short names: spec, n (and replicates), metrics with intervals, per headline
+    metric its `p(f1) vs base / rag` and `Holm` columns (p at the floor of `n_boot` resamples as `< 0.002`)
+    and, with replicates, its range over seeds; cost per question, training cost; `truncated` only when a
+    prompt was cut."""
     metrics = [c for c in df.columns if f"{c}_lo" in df.columns]
-    out = df[["system", "retriever", "adapter", "n"]].copy()
+    out = df[["system", "retriever", "adapter", "n", *(["replicates"] if "replicates" in df.columns else [])]].copy()
     for m in metrics:
         out[m], out[f"{m}_lo"], out[f"{m}_hi"] = df[m], df[f"{m}_lo"], df[f"{m}_hi"]
     for m in headline:
-        cols = [f"{m}{P_INFIX}{r}" for r in references if f"{m}{P_INFIX}{r}" in df.columns]
-        if cols:
-            name = f"p({m}) vs {' / '.join(c.split(P_INFIX, 1)[1] for c in cols)}"
-            out[name] = [" / ".join(_fmt(v) for v in vals) for vals in zip(*(df[c].tolist() for c in cols))]
+        refs, cells = _p_cells(df, m, P_INFIX, n_boot)
+        if refs:
+            out[f"p({m}) vs {' / '.join(refs)}"] = cells
+            out[f"Holm p({m})"] = _p_cells(df, m, HOLM_INFIX, n_boot)[1]
+        if f"{m}_seed_min" in df.columns:
+            out[f"{m} over seeds"] = [MISSING if _is_missing(lo) or r == 1 else f"{lo:.3f}-{hi:.3f}"
+                                      for lo, hi, r in zip(df[f"{m}_seed_min"], df[f"{m}_seed_max"], df["replicates"])]
     keep = ["prompt_tokens", "latency_s"]
     if "truncated_prompts" in df.columns and df["truncated_prompts"].fillna(0).gt(0).any():
         keep.append("truncated_prompts")
@@ -154,7 +198,7 @@ def formatted(df: pd.DataFrame) -> tuple[pd.DataFrame, list[bool]]:
             text = [t if any(map(_is_missing, b)) else "{:.3f} [{:.3f}, {:.3f}]".format(*b)
                     for t, b in zip(text, bounds)]
         cells[c] = text
-        numeric.append(pd.api.types.is_numeric_dtype(df[c]) or c.startswith("p("))  # p cells: "0.002 / 0.010"
+        numeric.append(pd.api.types.is_numeric_dtype(df[c]) or c.startswith(("p(", "Holm p(")) or c.endswith(" over seeds"))
     # object dtype: pandas 3 would infer its string dtype, and the writers should see plain text
     return pd.DataFrame(cells, columns=cols, dtype=object), numeric
 
@@ -214,10 +258,10 @@ def to_html(df: pd.DataFrame, title: str = "", note: str = "") -> str:
 def write_comparison(df: pd.DataFrame, out_md: str | os.PathLike, out_csv: str | os.PathLike,
                      out_tex: str | os.PathLike | None = None, out_html: str | os.PathLike | None = None,
                      headline: list[str] | tuple[str, ...] = ("f1", "gold_nll"), title: str = "",
-                     note: str = "") -> None:
+                     note: str = "", n_boot: int = 1000) -> None:
     """Write the comparison, each file atomically: the CSV with every column, the Markdown, LaTeX and
     HTML tables as `table_view` shows it (HTML with a title and a note)."""
-    view = table_view(df, headline)
+    view = table_view(df, headline, n_boot)
     write_text(out_md, to_markdown(view))
     write_text(out_csv, to_csv(df))
     if out_tex is not None:
@@ -226,13 +270,19 @@ def write_comparison(df: pd.DataFrame, out_md: str | os.PathLike, out_csv: str |
         write_text(out_html, to_html(view, title, note))
 
 
-def stats_note(n: int, n_boot: int, seed: int, references: list[str]) -> str:
-    """The line that says how the table's intervals and p-values were computed."""
+def stats_note(n: int, n_boot: int, seed: int, references: list[str], replicates: int = 1) -> str:
+    """The lines that say how the table's intervals and p-values were computed."""
     refs = " and ".join(f"`{r}`" for r in references) or "none"
-    return (f"n = {n} eval questions, the same for every system. Intervals: 95% percentile bootstrap over "
-            f"questions ({n_boot} resamples, seed {seed}). p: two-sided paired bootstrap against {refs} on "
-            f"the same questions. Cost: prompt tokens and seconds per question (batched generation); "
-            f"train tokens and device-hours of the adapter a system uses.")
+    seeds = (f" Fine-tuned systems: the mean over {replicates} adapters trained with different seeds; their "
+             f"interval is a two-level bootstrap (questions, then seeds), and `over seeds` gives the lowest and "
+             f"highest replicate's mean." if replicates > 1 else "")
+    return (f"n = {n} eval questions, the same for every system. Intervals (95%): Wilson's score interval for "
+            f"the rates accuracy, exact_match and judge; a percentile bootstrap over questions ({n_boot} resamples, "
+            f"seed {seed}) for the rest, Wilson's where every question scored the same 0 or 1.{seeds} p: two-sided "
+            f"paired bootstrap against {refs}, questions matched by id; `< {format_p(0, n_boot)[2:]}` means no "
+            f"resample fell on the other side of zero. Holm: the p adjusted for the table's distinct comparisons "
+            f"of that metric. Cost: prompt tokens and seconds per question (batched generation); train tokens "
+            f"and device-hours of the adapter a system uses.")
 
 
 # ---- retrieval ------------------------------------------------------------------------

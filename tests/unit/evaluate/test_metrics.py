@@ -1,7 +1,5 @@
-"""Answer metrics (accuracy, exact match, token F1, ROUGE-L), bootstrap intervals and p-values, and
-their aggregation over predictions."""
-
-import math
+"""Answer metrics (accuracy, exact match, token F1, ROUGE-L) and their means over predictions (the
+intervals and p-values are the report's: tests/unit/report/test_stats.py)."""
 
 import pytest
 
@@ -9,10 +7,7 @@ from ragft.evaluate.metrics import (
     aggregate_answers,
     answer_accuracy,
     exact_match,
-    mean_ci,
-    paired_bootstrap_p,
     per_question,
-    quality_stats,
     rouge_l,
     token_f1,
 )
@@ -61,46 +56,6 @@ def test_rouge_l():
     assert rouge_l("cat", []) == 0.0
 
 
-def test_mean_ci_deterministic():
-    a = mean_ci([0, 1, 1, 0], n_boot=200, seed=3)
-    assert a == mean_ci([0, 1, 1, 0], n_boot=200, seed=3)
-    assert a["mean"] == 0.5 and a["n"] == 4
-    assert 0.0 <= a["lo"] <= 0.5 <= a["hi"] <= 1.0
-    assert mean_ci([2.0, 2.0, 2.0]) == {"mean": 2.0, "lo": 2.0, "hi": 2.0, "n": 3}
-
-
-def test_bootstrap_is_deterministic_for_a_fixed_seed():
-    values = [0.1, 0.4, 0.35, 0.8, 0.05, 0.9, 0.6, 0.2]
-    # exact figures: numpy's default_rng streams are stable, so a seed pins every interval
-    assert mean_ci(values, n_boot=200, seed=3) == {"mean": 0.425, "lo": pytest.approx(0.23109375),
-                                                   "hi": pytest.approx(0.6503125), "n": 8}
-    assert mean_ci(values, n_boot=200, seed=4) == {"mean": 0.425, "lo": pytest.approx(0.175),
-                                                   "hi": pytest.approx(0.61890625), "n": 8}
-    a, b = [1, 1, 0, 1, 0, 1, 1, 0], [0, 1, 0, 0, 0, 1, 0, 0]
-    assert paired_bootstrap_p(a, b, n_boot=500, seed=11) == pytest.approx(22 / 501)  # 10 opposite draws
-    assert paired_bootstrap_p(a, b, n_boot=500, seed=12) == pytest.approx(24 / 501)
-    assert quality_stats({"f1": values}, n_boot=200, seed=3) == {
-        "f1": {"mean": 0.425, "lo": pytest.approx(0.23109375), "hi": pytest.approx(0.6503125)}}
-
-
-def test_mean_ci_skips_missing():
-    assert mean_ci([1.0, None, 3.0, math.nan])["mean"] == 2.0
-    assert mean_ci([]) == {"mean": None, "lo": None, "hi": None, "n": 0}
-
-
-def test_paired_bootstrap_p():
-    assert paired_bootstrap_p([0.1, 0.5, 0.9], [0.1, 0.5, 0.9]) == 1.0
-    # every resampled difference is +1: no opposite draws, smallest p the method can give
-    assert paired_bootstrap_p([1] * 50, [0] * 50) == pytest.approx(2 / 1001)
-    a = [1] * 40 + [0] * 10
-    b = [0] * 40 + [1] * 10
-    p = paired_bootstrap_p(a, b, seed=7)
-    assert p < 0.05
-    assert p == paired_bootstrap_p(a, b, seed=7) == paired_bootstrap_p(b, a, seed=7)
-    with pytest.raises(ValueError, match="same questions"):
-        paired_bootstrap_p([1, 0], [1])
-
-
 def _pred(id, answers, prediction, nll, tokens, latency):
     return {"id": id, "question": "?", "answers": answers, "prediction": prediction,
             "contexts": [], "prompt_tokens": tokens, "latency_s": latency, "gold_nll": nll}
@@ -114,6 +69,7 @@ PREDS = [
 
 def test_per_question_in_id_order():
     assert per_question(PREDS) == {
+        "id": ["q1", "q2"],
         "exact_match": [0.0, 1.0],
         "f1": [pytest.approx(2 / 3), 1.0],
         "rouge_l": [pytest.approx(2 / 3), 1.0],
@@ -123,25 +79,25 @@ def test_per_question_in_id_order():
 
 
 def test_aggregate_answers_shape_and_means():
-    out = aggregate_answers(PREDS, n_boot=100, seed=0)
+    out = aggregate_answers(PREDS)
     metrics = ["accuracy", "exact_match", "f1", "rouge_l", "gold_nll"]  # the headline first
     assert list(out) == ["n", *metrics, "prompt_tokens", "latency_s", "questions_per_s"]
     assert out["n"] == 2
-    assert all(list(out[m]) == ["mean", "lo", "hi"] for m in metrics)
+    assert all(list(out[m]) == ["mean"] for m in metrics)  # no intervals: report.bootstrap reruns the report only
     assert out["exact_match"]["mean"] == 0.5
     assert out["f1"]["mean"] == pytest.approx(5 / 6)
     assert out["accuracy"]["mean"] == 0.5
     assert out["gold_nll"]["mean"] == 2.0
     assert out["rouge_l"]["mean"] == pytest.approx(5 / 6)
     assert out["prompt_tokens"] == 15.0 and out["latency_s"] == 1.0 and out["questions_per_s"] == 1.0
-    assert out == aggregate_answers(PREDS, n_boot=100, seed=0)
+    assert out == aggregate_answers(PREDS)
 
 
 def test_aggregate_answers_counts_truncated_prompts():
     preds = [dict(PREDS[0], truncated_tokens=0), dict(PREDS[1], truncated_tokens=37)]
-    assert aggregate_answers(preds, n_boot=10)["truncated"] == {"prompts": 1, "tokens": 37}
+    assert aggregate_answers(preds)["truncated"] == {"prompts": 1, "tokens": 37}
 
 
 def test_aggregate_answers_without_gold_nll():
     preds = [dict(p, gold_nll=None) for p in PREDS]
-    assert aggregate_answers(preds, n_boot=10)["gold_nll"] == {"mean": None, "lo": None, "hi": None}
+    assert aggregate_answers(preds)["gold_nll"] == {"mean": None}

@@ -3,15 +3,17 @@ import math
 import pandas as pd
 import pytest
 
-from ragft.evaluate.metrics import aggregate_answers, quality_stats
+from ragft.evaluate.metrics import aggregate_answers
+from ragft.report.stats import Scores, interval
 from ragft.report.tables import (
-    add_missing_stats,
     comparison_table,
     corpora_html,
     corpora_markdown,
     formatted,
-    paired_p,
+    holm_adjusted,
+    p_values,
     system_scores,
+    system_stats,
     table_view,
     to_csv,
     to_html,
@@ -47,6 +49,7 @@ def test_comparison_table_columns_and_rows():
     assert list(df.columns) == [
         "system", "retriever", "adapter", "shots", "n", *QUALITY,
         "exact_match_p_vs_base", "f1_p_vs_base", "accuracy_p_vs_base", "gold_nll_p_vs_base",
+        "exact_match_holm_vs_base", "f1_holm_vs_base", "accuracy_holm_vs_base", "gold_nll_holm_vs_base",
         "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts",
         "train_tokens", "train_seconds", "device_hours", "train_device",
     ]
@@ -76,23 +79,27 @@ def test_comparison_table_against_two_references():
 
 
 def test_table_view_is_compact_and_byte_exact():
-    df = comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.5, "gold_nll": 0.25}}})
+    df = comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.02, "gold_nll": 0.04}}})
     view = table_view(df, headline=["f1", "gold_nll"])
     # tabulate's pipe table: headers padded by two, text columns marked `:---`, numbers `---:`
     assert to_markdown(view) == (
         "| system   | retriever   | adapter   |   n |          exact_match |                   f1 |             accuracy |"
-        "             gold_nll |   p(f1) vs base / ft |   p(gold_nll) vs base / ft |   prompt tokens/q |"
-        "    s/q |   train tokens |   device-h |\n"
+        "             gold_nll |   p(f1) vs base / ft |   Holm p(f1) |   p(gold_nll) vs base / ft |   Holm p(gold_nll) |"
+        "   prompt tokens/q |    s/q |   train tokens |   device-h |\n"
         "|:---------|:------------|:----------|----:|---------------------:|---------------------:|---------------------:|"
-        "---------------------:|---------------------:|---------------------------:|------------------:|"
-        "-------:|---------------:|-----------:|\n"
+        "---------------------:|---------------------:|-------------:|---------------------------:|-------------------:|"
+        "------------------:|-------:|---------------:|-----------:|\n"
         "| ft       | none        | qlora     |   2 | 1.000 [1.000, 1.000] | 0.900 [0.800, 1.000] | 1.000 [1.000, 1.000] |"
-        " 0.500 [0.250, 0.750] |            0.020 / - |                  0.040 / - |              12.0 |"
-        " 0.5000 |           1000 |     0.0035 |\n"
+        " 0.500 [0.250, 0.750] |            0.020 / - |    0.020 / - |                  0.040 / - |          0.040 / - |"
+        "              12.0 | 0.5000 |           1000 |     0.0035 |\n"
         "| base     | none        | none      |   2 | 0.500 [0.250, 0.750] | 0.600 [0.500, 0.700] | 0.500 [0.000, 1.000] |"
-        "                    - |            - / 0.500 |                  - / 0.250 |              12.0 |"
-        " 0.2500 |              - |          - |\n"
+        "                    - |            - / 0.020 |    - / 0.020 |                  - / 0.040 |          - / 0.040 |"
+        "              12.0 | 0.2500 |              - |          - |\n"
     )
+    # at the floor of the resamples p reads "< 0.002", and Holm's adjustment of the two comparisons is beside it
+    floor = comparison_table(METRICS, SPECS, {"base": {"ft": {"f1": 2 / 1001}}, "ft": {"base": {"f1": 2 / 1001}}},
+                             metrics=["f1"])
+    assert table_view(floor, ["f1"], n_boot=1000)["p(f1) vs base / ft"].tolist() == ["< 0.002 / -", "- / < 0.002"]
 
 
 def test_table_view_shows_truncation_only_when_a_prompt_was_cut():
@@ -102,21 +109,41 @@ def test_table_view_shows_truncation_only_when_a_prompt_was_cut():
     assert "truncated" not in table_view(comparison_table(METRICS, SPECS)).columns
 
 
-def test_system_scores_and_paired_p():
+def test_system_scores_and_p_values():
     preds = [{"id": f"q{i}", "answers": ["x"], "prediction": "x" if i < 30 else "y", "gold_nll": 1.0}
              for i in range(40)]
     worse = [dict(p, prediction="y") for p in preds]
     judge = [{"id": p["id"], "judge": 1, "p_yes": 0.9} for p in preds]
-    scores = {"base": system_scores(worse), "rag": system_scores(preds, judge)}
-    assert scores["rag"]["judge"] == [1.0] * 40 and "judge" not in scores["base"]
-    assert sum(scores["rag"]["exact_match"]) == 30
-    p = paired_p(scores, "base", n_boot=200, seed=1)
+    runs = {"base": system_scores(worse), "rag": system_scores(preds, judge)}
+    assert runs["rag"]["judge"] == [1.0] * 40 and "judge" not in runs["base"]
+    assert sum(runs["rag"]["exact_match"]) == 30 and runs["rag"]["id"][:3] == ["q0", "q1", "q10"]
+    scores = {s: Scores.from_runs([r]) for s, r in runs.items()}
+    p = p_values(scores, "base", n_boot=200, seed=1)
     assert set(p) == {"rag"} and set(p["rag"]) == {"exact_match", "f1", "rouge_l", "accuracy", "gold_nll"}
     assert p["rag"]["exact_match"] == pytest.approx(2 / 201)  # every resample favours rag
     assert p["rag"]["gold_nll"] == 1.0  # identical NLL
-    assert paired_p(scores, "missing") == {}
+    assert p_values(scores, "missing") == {}
     with pytest.raises(ValueError, match="no verdict for 1 questions"):
         system_scores(preds, judge[1:])
+
+
+def test_p_values_pair_questions_by_id_not_by_position():
+    preds = [{"id": f"q{i}", "answers": ["x"], "prediction": "x" if i % 2 else "y"} for i in range(20)]
+    shuffled = preds[::-1]  # the same answers in another order: scored in id order, so equal
+    scores = {"a": Scores.from_runs([system_scores(preds)]), "b": Scores.from_runs([system_scores(shuffled)])}
+    assert p_values(scores, "a")["b"]["accuracy"] == 1.0
+    other = [dict(p, id=p["id"].replace("q1", "x1")) for p in preds]  # q1, q10..q19 are other questions
+    scores["c"] = Scores.from_runs([system_scores(other)])
+    with pytest.raises(ValueError, match="not scored on the same questions .11 ids only in one, 11 only"):
+        p_values(scores, "a")
+
+
+def test_holm_adjusts_each_metrics_distinct_comparisons():
+    p = {"base": {"rag": {"f1": 0.01, "accuracy": 0.2}, "ft": {"f1": 0.04}},
+         "rag": {"base": {"f1": 0.01, "accuracy": 0.2}, "ft": {"f1": 0.03}}}
+    # f1's family: rag-base 0.01, ft-base 0.04, ft-rag 0.03 (rag-base once): 0.03, 0.06, 0.06
+    assert holm_adjusted(p) == {"base": {"rag": {"f1": 0.03, "accuracy": 0.2}, "ft": {"f1": pytest.approx(0.06)}},
+                                "rag": {"base": {"f1": 0.03, "accuracy": 0.2}, "ft": {"f1": pytest.approx(0.06)}}}
 
 
 SMALL = pd.DataFrame({
@@ -217,15 +244,15 @@ def _parse_markdown(md: str) -> tuple[list[str], list[str], list[list[str]]]:
 
 
 def test_markdown_parses_back_to_the_formatted_cells():
-    view = table_view(comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.5}}}), ["f1"])
+    view = table_view(comparison_table(METRICS, SPECS, {**PAIRED, "ft": {"base": {"f1": 0.02}}}), ["f1"])
     cells, numeric = formatted(view)
     header, rule, body = _parse_markdown(to_markdown(view))
     assert header == list(cells.columns) == ["system", "retriever", "adapter", "n", "exact_match", "f1", "accuracy",
-                                             "gold_nll", "p(f1) vs base / ft", "prompt tokens/q", "s/q",
+                                             "gold_nll", "p(f1) vs base / ft", "Holm p(f1)", "prompt tokens/q", "s/q",
                                              "train tokens", "device-h"]
     assert body == cells.values.tolist()
     assert body[0][:6] == ["ft", "none", "qlora", "2", "1.000 [1.000, 1.000]", "0.900 [0.800, 1.000]"]
-    assert body[1][7:] == ["-", "- / 0.500", "12.0", "0.2500", "-", "-"]
+    assert body[1][7:] == ["-", "- / 0.020", "- / 0.020", "12.0", "0.2500", "-", "-"]
     assert [r.endswith(":") and not r.startswith(":") for r in rule] == numeric
     assert [r.startswith(":") and not r.endswith(":") for r in rule] == [not n for n in numeric]
 
@@ -257,16 +284,44 @@ def test_html_escapes_cells_and_headers_and_scopes_each_table():
     assert '<table id="T_corpora0">' in page and '<table id="T_corpora1">' in page
 
 
-def test_add_missing_stats_keeps_evaluates_intervals_and_adds_the_judges():
+def test_system_stats_of_one_run_and_of_replicates():
     preds = [{"id": f"q{i:02d}", "answers": ["x y"], "prediction": "x y" if i % 3 else "x z",
               "gold_nll": 0.1 * i if i % 5 else None, "prompt_tokens": 10, "latency_s": 0.5} for i in range(30)]
     judge = [{"id": p["id"], "judge": int(i % 4 == 0)} for i, p in enumerate(preds)]
-    stored = {"system": "rag", "retriever": "dense", **aggregate_answers(preds, n_boot=200, seed=3)}
-    scores = system_scores(preds, judge)
-    merged = add_missing_stats(stored, scores, n_boot=200, seed=3)
-    # what the report computed before: every interval again from the scores, the same figures
-    assert merged == {**stored, **quality_stats(scores, n_boot=200, seed=3)}
-    assert set(merged) - set(stored) == {"judge"} and merged["judge"]["mean"] == pytest.approx(8 / 30)
-    assert add_missing_stats(stored, system_scores(preds), 200, 3) == stored
+    stored = {"system": "rag", "retriever": "dense", **aggregate_answers(preds)}
+    scores = Scores.from_runs([system_scores(preds, judge)])
+    one = system_stats([stored], scores, n_boot=200, seed=3)
+    assert one["judge"] == interval("judge", scores.values["judge"], 200, 3) and one["judge"]["mean"] == pytest.approx(8 / 30)
+    assert one["accuracy"]["mean"] == pytest.approx(20 / 30) and one["gold_nll"]["n"] == 24  # six without an NLL
+    assert (one["replicates"], one["system"], one["latency_s"]) == (1, "rag", 0.5)
     with pytest.raises(ValueError, match="metrics.json counts 30 questions, the predictions 29"):
-        add_missing_stats(stored, system_scores(preds[1:]), 200, 3)
+        system_stats([stored], Scores.from_runs([system_scores(preds[1:])]), 200, 3)
+    # three replicates: each metric the mean over them, costs averaged, train tokens the first's
+    runs = [[dict(p, prediction="x y" if (i + k) % 3 else "q") for i, p in enumerate(preds)] for k in range(3)]
+    cost = [{"train_tokens": 900, "train_seconds": s, "device_hours": s / 3600, "train_device": "cpu"} for s in (10, 20, 60)]
+    stored3 = [{**aggregate_answers(r), "cost": c, "latency_s": 0.5 + k} for k, (r, c) in enumerate(zip(runs, cost))]
+    three = system_stats(stored3, Scores.from_runs([system_scores(r) for r in runs]), 200, 3)
+    assert three["replicates"] == 3 and three["accuracy"]["mean"] == pytest.approx(20 / 30)
+    assert three["cost"] == {"train_tokens": 900, "train_seconds": 30.0, "device_hours": pytest.approx(30 / 3600),
+                             "train_device": "cpu"}
+    assert three["latency_s"] == 1.5 and three["accuracy"]["seed_min"] == three["accuracy"]["seed_max"]
+    with pytest.raises(ValueError, match="replicates were scored on different questions"):
+        Scores.from_runs([system_scores(runs[0]), system_scores(runs[1][1:])])
+
+
+def test_a_table_with_replicates_shows_their_count_and_spread():
+    ids = [f"q{i:02d}" for i in range(20)]
+    base = [{"id": i, "answers": ["x"], "prediction": "y"} for i in ids]
+    ft_runs = [[dict(p, prediction="x" if j < 8 + 4 * k else "y") for j, p in enumerate(base)] for k in range(3)]
+    scores = {"base": Scores.from_runs([system_scores(base)]),
+              "ft": Scores.from_runs([system_scores(r) for r in ft_runs])}
+    stats = {"base": system_stats([aggregate_answers(base)], scores["base"], 200, 0),
+             "ft": system_stats([aggregate_answers(r) for r in ft_runs], scores["ft"], 200, 0)}
+    df = comparison_table(stats, SPECS, {"base": p_values(scores, "base", 200, 0)}, ["accuracy"])
+    assert df["replicates"].tolist() == [1, 3]
+    assert df.loc[1, ["accuracy", "accuracy_seed_min", "accuracy_seed_max"]].tolist() == pytest.approx([0.6, 0.4, 0.8])
+    assert df.loc[0, "accuracy_hi"] == pytest.approx(0.16113, abs=1e-5)  # Wilson's 0 of 20, not [0, 0]
+    view = table_view(df, ["accuracy"], n_boot=200)
+    assert list(view.columns[:5]) == ["system", "retriever", "adapter", "n", "replicates"]
+    assert view["accuracy over seeds"].tolist() == ["-", "0.400-0.800"]
+    assert view["p(accuracy) vs base"].tolist() == ["-", "< 0.01"]  # 2/201 = 0.00995, rounded up
