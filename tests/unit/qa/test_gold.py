@@ -28,11 +28,12 @@ def doc(doc_id, sha, duplicates=()):
 def test_load_fills_keys_in_order_and_drops_unknown_docs(tmp_path):
     path = write(tmp_path / "qa.jsonl", [
         {"question": "Q2?", "answers": ["b"], "id": "q2", "doc_ids": ["gone.txt"]},
-        {"id": "q1", "question": "Q1?", "answers": ["a"], "doc_ids": ["a.md"]},
+        {"id": "q1", "question": "Q1?", "answers": ["apples"], "doc_ids": ["a.md"]},
     ])
-    qs = load_questions(path, DocIndex.from_docs([doc("a.md", "s")]))
+    qs, skipped, lost = load_questions(path, DocIndex.from_docs([doc("a.md", "s")]))
     assert [list(q) for q in qs] == [["id", "question", "answers", "doc_ids", "meta"]] * 2
     assert [(q["id"], q["doc_ids"]) for q in qs] == [("q1", ["a.md"]), ("q2", [])]
+    assert (skipped, lost) == ({}, {"gone.txt": ["q2"]})
 
 
 def test_doc_ids_of_dropped_duplicates_point_at_the_kept_doc(tmp_path):
@@ -85,8 +86,8 @@ def test_squad_questions_get_the_doc_ingest_gave_their_context(tmp_path):
 
 def test_squad_questions_without_a_doc_index_have_no_doc_ids(tmp_path):
     path = tmp_path / "s.json"
-    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q", "question": "Q?", "answers": [{"text": "a"}]}]}]}]}))
-    assert load_gold(str(path)) == ([{"id": "q", "question": "Q?", "answers": ["a"], "doc_ids": [], "meta": {"article": 0, "paragraph": 0}}], {})
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q", "question": "Q?", "answers": [{"text": "apples"}]}]}]}]}))
+    assert load_gold(str(path)) == ([{"id": "q", "question": "Q?", "answers": ["apples"], "doc_ids": [], "meta": {"article": 0, "paragraph": 0}}], {})
     path.write_text("[]")
     with pytest.raises(ValueError, match="s.json: not a SQuAD-style questions file"):
         load_gold(str(path))
