@@ -103,9 +103,9 @@ def load_questions(path: str, index: DocIndex | None = None) -> Gold:
     lost: dict[str, list[str]] = {}
     if index is not None:
         for q in sorted(out, key=lambda q: q["id"]):
-            for ref in q["doc_ids"]:
+            for ref in dict.fromkeys(q["doc_ids"]):
                 if index.aliases.get(ref, ref) not in index.ids:
-                    lost.setdefault(ref, []).append(q["id"])
+                    lost.setdefault(str(ref), []).append(q["id"])
             q["doc_ids"] = index.resolve(q["doc_ids"])
     return Gold(sorted(out, key=lambda q: q["id"]), dict(sorted(skipped.items())), dict(sorted(lost.items())))
 
