@@ -2,6 +2,7 @@ rule split_qa:
     input:
         qa=corpus_qa,
         docs=rules.ingest.output.docs,
+        rejected=rules.ingest.output.rejected,
     output:
         train="results/{corpus}/qa/train.jsonl",
         eval="results/{corpus}/qa/eval.jsonl",

@@ -40,7 +40,7 @@ data, stats = build_train_data(chunks, questions, p.builders, p.seed, p.template
                                max_length=p.recipe["max_length"])
 if synthetic_stats:
     stats["synthetic"] = synthetic_stats
-overlap = contamination(eval_questions, data, p.decontamination["ngram"])
+overlap = contamination(eval_questions, data, p.decontamination["ngram"], questions)
 if p.decontamination["drop"]:
     dropped = set(overlap["train_ids"])
     data = [e for e in data if e["id"] not in dropped]

@@ -1,19 +1,24 @@
-from ragft.jsonl import write_json, write_jsonl
+from ragft.jsonl import iter_jsonl, write_json, write_jsonl
 from ragft.logs import setup
-from ragft.qa.gold import doc_index, load_gold, split_questions
+from ragft.qa.gold import doc_index, read_gold, rejected_gold_docs, split_questions
+from ragft.qa.groups import group_counts
 
 log = setup(snakemake.log[0])
-questions, skipped = load_gold(snakemake.input.qa, doc_index(snakemake.input.docs))
+questions, skipped, lost = read_gold(snakemake.input.qa, doc_index(snakemake.input.docs))
 train, evaluation = split_questions(
     questions, snakemake.params.eval_fraction, snakemake.params.seed, snakemake.params.max_eval
 )
 write_jsonl(snakemake.output.train, train)
 write_jsonl(snakemake.output.eval, evaluation)
+rejected, not_found = rejected_gold_docs(lost, iter_jsonl(snakemake.input.rejected))
 manifest = {
     "questions": len(questions),
     "train": len(train),
     "eval": len(evaluation),
+    "groups": group_counts(train, evaluation),  # questions sharing a gold doc and answer stay together
     "without_gold_doc": sum(not q["doc_ids"] for q in questions),
+    "rejected_gold_docs": rejected,  # rejected items that held a question's gold doc
+    "gold_docs_not_found": not_found,  # questions naming a doc neither kept nor rejected
     "skipped": skipped,
     "eval_fraction": snakemake.params.eval_fraction,
     "max_eval": snakemake.params.max_eval,

@@ -15,6 +15,7 @@ import torch
 from ragft.config import recipe_defaults
 from ragft.finetune.collate import Collator
 from ragft.models.batches import pack_lengths
+from ragft.qa.groups import gold_keys
 
 
 def words(text: str) -> list[str]:
@@ -22,14 +23,19 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def contamination(eval_questions: list[dict], data: list[dict], n: int = 13) -> dict:
-    """Word n-gram overlap between each eval question (and each answer) and the training examples.
+def contamination(eval_questions: list[dict], data: list[dict], n: int = 13, train_questions: list[dict] | None = None) -> dict:
+    """Word n-gram overlap between each eval question (and each answer) and the training examples,
+    and the near-paraphrases among them.
 
     An eval question is contaminated when one of its word n-grams, or the whole question when it
     is shorter than n words, occurs in a training example's prompt or completion; answers of n
     words or more count the same way (shorter answers are skipped: knowledge injection puts them in
     the training text on purpose). Returns counts, the contaminated eval ids, up to 5 matching
-    training example ids for each, and `train_ids`, every training example id that matched."""
+    training example ids for each, and `train_ids`, every training example id that matched.
+
+    `paraphrases`: training examples built from a train question (id `{builder}:{question id}`)
+    that shares a gold doc and a normalised answer with an eval question (ragft.qa.groups) — a
+    paraphrase no n-gram sees. Counted and listed (eval id -> up to 5 example ids), never dropped."""
     wanted: dict[int, dict[tuple, set]] = {}  # n-gram length -> n-gram -> {(eval id, field)}
     for q in eval_questions:
         for field, texts in (("question", [q["question"]]), ("answer", q.get("answers", []))):
@@ -58,6 +64,27 @@ def contamination(eval_questions: list[dict], data: list[dict], n: int = 13) -> 
         "by_field": {f: len(fields.get(f, ())) for f in ("question", "answer")},
         "matches": {qid: sorted(hits[qid])[:5] for qid in ids},
         "train_ids": sorted(set().union(*hits.values())) if hits else [],
+        "paraphrases": _paraphrases(eval_questions, data, train_questions or []),
+    }
+
+
+def _paraphrases(eval_questions: list[dict], data: list[dict], train_questions: list[dict]) -> dict:
+    """Training examples whose train question shares a (gold doc, normalised answer) pair with an eval question."""
+    by_key: dict[tuple, set] = {}
+    for q in eval_questions:
+        for key in gold_keys(q):
+            by_key.setdefault(key, set()).add(q["id"])
+    keys = {q["id"]: gold_keys(q) for q in train_questions}
+    hits: dict[str, set] = {}
+    for e in data:
+        source = e["id"].split(":", 1)[-1]
+        for key in keys.get(source, ()):
+            for qid in by_key.get(key, ()):
+                hits.setdefault(qid, set()).add(e["id"])
+    return {
+        "eval_questions": len(hits),
+        "examples": len(set().union(*hits.values())) if hits else 0,
+        "matches": {qid: sorted(hits[qid])[:5] for qid in sorted(hits)},
     }
 
 

@@ -31,6 +31,18 @@ def test_planted_contamination_is_found_with_its_exact_id():
     assert contamination(EVAL, clean, n=13)["contaminated_ids"] == []
 
 
+def test_near_paraphrases_of_eval_questions_are_counted():
+    # p1 asks about q2's doc for q2's answer in other words: no 13-gram, no id, but the same fact
+    evals = [{"id": "p1", "question": "When should Variety2 go in?", "answers": ["Early May."], "doc_ids": ["d2.md"]},
+             {"id": "p2", "question": "When should Variety5 go in?", "answers": ["early May"], "doc_ids": ["d5.md"]},
+             {"id": "p3", "question": "Who sells Variety1?", "answers": ["the co-op"], "doc_ids": ["d1.md"]}]
+    data, _ = build({"chunks": {}, "qa": {}})
+    rep = contamination(evals, data, n=13, train_questions=QUESTIONS)
+    assert rep["contaminated"] == 0
+    assert rep["paraphrases"] == {"eval_questions": 1, "examples": 1, "matches": {"p1": ["qa:q2"]}}
+    assert contamination(evals, data, n=13)["paraphrases"] == {"eval_questions": 0, "examples": 0, "matches": {}}
+
+
 def test_data_report_counts_tokens_and_estimates(tiny_model_dir):
     tok = load_tokenizer(tiny_model_dir)
     chunks = CHUNKS + [{"id": "bad.md#0000", "text": ""}]

@@ -5,11 +5,14 @@ import pytest
 
 from ragft.ingest.run import run_ingest
 from ragft.ingest.squad import context_text, doc_id
+from ragft.jsonl import read_jsonl
 from ragft.qa.gold import (
     DocIndex,
     doc_index,
     load_gold,
     load_questions,
+    read_gold,
+    rejected_gold_docs,
     split_questions,
 )
 
@@ -28,11 +31,12 @@ def doc(doc_id, sha, duplicates=()):
 def test_load_fills_keys_in_order_and_drops_unknown_docs(tmp_path):
     path = write(tmp_path / "qa.jsonl", [
         {"question": "Q2?", "answers": ["b"], "id": "q2", "doc_ids": ["gone.txt"]},
-        {"id": "q1", "question": "Q1?", "answers": ["a"], "doc_ids": ["a.md"]},
+        {"id": "q1", "question": "Q1?", "answers": ["apples"], "doc_ids": ["a.md"]},
     ])
-    qs = load_questions(path, DocIndex.from_docs([doc("a.md", "s")]))
+    qs, skipped, lost = load_questions(path, DocIndex.from_docs([doc("a.md", "s")]))
     assert [list(q) for q in qs] == [["id", "question", "answers", "doc_ids", "meta"]] * 2
     assert [(q["id"], q["doc_ids"]) for q in qs] == [("q1", ["a.md"]), ("q2", [])]
+    assert (skipped, lost) == ({}, {"gone.txt": ["q2"]})
 
 
 def test_doc_ids_of_dropped_duplicates_point_at_the_kept_doc(tmp_path):
@@ -85,8 +89,8 @@ def test_squad_questions_get_the_doc_ingest_gave_their_context(tmp_path):
 
 def test_squad_questions_without_a_doc_index_have_no_doc_ids(tmp_path):
     path = tmp_path / "s.json"
-    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q", "question": "Q?", "answers": [{"text": "a"}]}]}]}]}))
-    assert load_gold(str(path)) == ([{"id": "q", "question": "Q?", "answers": ["a"], "doc_ids": [], "meta": {"article": 0, "paragraph": 0}}], {})
+    path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [{"id": "q", "question": "Q?", "answers": [{"text": "apples"}]}]}]}]}))
+    assert load_gold(str(path)) == ([{"id": "q", "question": "Q?", "answers": ["apples"], "doc_ids": [], "meta": {"article": 0, "paragraph": 0}}], {})
     path.write_text("[]")
     with pytest.raises(ValueError, match="s.json: not a SQuAD-style questions file"):
         load_gold(str(path))
@@ -112,3 +116,63 @@ def test_split_is_seeded_disjoint_and_capped():
     assert split_questions(qs, 0.2, seed=6)[1] != ev
     assert len(split_questions(qs, 0.2, seed=5, max_eval=7)[1]) == 7
     assert [q["id"] for q in ev] == sorted(q["id"] for q in ev)
+
+
+def test_answers_that_normalise_to_nothing_are_dropped_and_empty_questions_counted(tmp_path):
+    path = write(tmp_path / "qa.jsonl", [
+        {"id": "q1", "question": "Q1?", "answers": ["The", "Paris"], "doc_ids": []},
+        {"id": "q2", "question": "Q2?", "answers": ["a", "!"], "doc_ids": []},
+        {"id": "q3", "question": "Q3?", "answers": [" An "], "doc_ids": []},
+    ])
+    assert load_gold(path) == ([{"id": "q1", "question": "Q1?", "answers": ["Paris"], "doc_ids": [], "meta": {}}], {"empty_answer": 2})
+    squad_path = tmp_path / "s.json"
+    squad_path.write_text(json.dumps({"data": [{"paragraphs": [{"context": "c", "qas": [
+        {"id": "s1", "question": "Q?", "answers": [{"text": "!"}, {"text": "the cold"}]},
+        {"id": "s2", "question": "Q?", "answers": [{"text": "The"}, {"text": "..."}]},
+        {"id": "s3", "question": "Q?", "answers": [], "is_impossible": True},
+    ]}]}]}))
+    questions, skipped = load_gold(str(squad_path))
+    assert ([(q["id"], q["answers"]) for q in questions], skipped) == ([("s1", ["the cold"])], {"empty_answer": 1, "unanswerable": 1})
+
+
+LONG = "Apple growers in the valley log chill hours every winter to plan their spring sprays."
+
+
+def test_rejected_items_that_held_a_gold_doc_are_named_with_their_questions(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "good.txt").write_text(LONG)
+    (corpus / "short.txt").write_text("Tiny.")
+    (corpus / "empty.md").write_text("")
+    (corpus / "bad.jsonl").write_text("")
+    write(corpus / "recs.jsonl", [{"id": "r1", "text": LONG.replace("Apple", "Pear")}, {"text": "Too short."}])
+    out = [tmp_path / n for n in ("docs.jsonl", "rejected.jsonl", "manifest.json")]
+    run_ingest(str(corpus), *out)
+    path = write(tmp_path / "qa.jsonl", [
+        {"id": f"q{i}", "question": "Q?", "answers": ["chill hours"], "doc_ids": docs} for i, docs in enumerate([
+            ["good.txt"], ["short.txt"], ["short.txt", "good.txt"], ["empty.md"], ["bad.jsonl:r9"], ["recs.jsonl:2"],
+            ["recs.jsonl:r1"], ["nowhere.md"]])])
+    questions, _, lost = read_gold(path, doc_index(out[0]))
+    assert [q["doc_ids"] for q in questions] == [["good.txt"], [], ["good.txt"], [], [], [], ["recs.jsonl:r1"], []]
+    assert lost == {"bad.jsonl:r9": ["q4"], "empty.md": ["q3"], "nowhere.md": ["q7"], "recs.jsonl:2": ["q5"], "short.txt": ["q1", "q2"]}
+    assert rejected_gold_docs(lost, read_jsonl(out[1])) == ([
+        {"source": "bad.jsonl", "reason": "empty", "questions": 1},
+        {"source": "empty.md", "reason": "empty", "questions": 1},
+        {"source": "recs.jsonl:2", "reason": "too_short", "questions": 1},
+        {"source": "short.txt", "reason": "too_short", "questions": 2},
+    ], 1)
+
+
+def test_a_squad_context_that_ingest_rejected_is_named_with_its_questions(tmp_path):
+    data = {"data": [{"paragraphs": [
+        {"context": LONG, "qas": [{"id": "k", "question": "What do growers log?", "answers": [{"text": "chill hours"}]}]},
+        {"context": "Too short.", "qas": [{"id": f"s{i}", "question": "Short?", "answers": [{"text": "short"}]} for i in range(2)]},
+    ]}]}
+    (tmp_path / "src" / "sub").mkdir(parents=True)
+    path = tmp_path / "src" / "sub" / "bench.json"
+    path.write_text(json.dumps(data))
+    out = [tmp_path / n for n in ("docs.jsonl", "rejected.jsonl", "manifest.json")]
+    run_ingest(str(tmp_path / "src"), *out)
+    gold = read_gold(str(path), doc_index(out[0]))
+    assert ([len(q["doc_ids"]) for q in gold.questions], gold.lost) == ([1, 0, 0], {"bench.json:0.1": ["s0", "s1"]})
+    assert rejected_gold_docs(gold.lost, read_jsonl(out[1])) == ([{"source": "sub/bench.json:0.1", "reason": "too_short", "questions": 2}], 0)

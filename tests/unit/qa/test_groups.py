@@ -1,0 +1,93 @@
+"""Question groups: paraphrases (one gold doc, one normalised answer) never straddle the train/eval split."""
+
+import random
+from pathlib import Path
+
+import pytest
+
+from ragft.ingest.run import run_ingest
+from ragft.jsonl import write_jsonl
+from ragft.qa.gold import doc_index, load_gold, split_questions
+from ragft.qa.groups import group_counts, question_groups, shared_with
+
+AGXQA = Path(__file__).resolve().parents[4] / "shared" / "data" / "agxqa" / "agxqa_sample.json"
+
+
+def q(qid, doc, *answers):
+    return {"id": qid, "question": f"{qid}?", "answers": list(answers), "doc_ids": [doc] if doc else [], "meta": {}}
+
+
+# 10 paraphrase pairs (answers equal once normalised), a chain of three joined through c2's two
+# answers, look-alikes that share only the doc, only the answer, or no doc, and 20 plain questions
+PAIRS = [q(f"p{i:02d}a", f"d{i}.md", f"The Red Barn {i}") for i in range(10)] + \
+        [q(f"p{i:02d}b", f"d{i}.md", f"red barn {i}!") for i in range(10)]
+CHAIN = [q("c1", "x.md", "one"), q("c2", "x.md", "One.", "two"), q("c3", "x.md", "TWO")]
+LOOKALIKES = [q("s1", "y.md", "north"), q("s2", "y.md", "south"), q("t1", "z1.md", "east"), q("t2", "z2.md", "east"),
+              q("n1", None, "west"), q("n2", None, "west")]
+PLAIN = [q(f"u{i:02d}", f"u{i}.md", f"answer {i}") for i in range(20)]
+QUESTIONS = PAIRS + CHAIN + LOOKALIKES + PLAIN
+
+
+def ids(questions):
+    return [x["id"] for x in questions]
+
+
+def test_groups_join_shared_doc_and_answer_transitively():
+    groups = question_groups(reversed(QUESTIONS))
+    assert len(QUESTIONS) == 49 and len(groups) == 49 - 10 - 2
+    multi = [ids(g) for g in groups if len(g) > 1]
+    assert multi == [["c1", "c2", "c3"]] + [[f"p{i:02d}a", f"p{i:02d}b"] for i in range(10)]
+    assert ids(groups[0]) == ["c1", "c2", "c3"] and ids(groups[-1]) == ["u19"]  # groups in order of first id
+
+
+def test_paraphrases_never_straddle_the_split_for_any_seed():
+    for seed in range(200):
+        train, ev = split_questions(QUESTIONS, 0.2, seed)
+        assert len(ev) == 10 and len(train) == 39  # round(49 * 0.2): whole groups fill it exactly
+        assert shared_with(ev, train) == [] and shared_with(train, ev) == []
+        side = {x["id"]: "eval" for x in ev}
+        assert all(len({side.get(x["id"], "train") for x in g}) == 1 for g in question_groups(QUESTIONS))
+        assert len(split_questions(QUESTIONS, 0.2, seed, max_eval=3)[1]) == 3
+
+
+def test_eval_takes_whole_groups_up_to_the_target_and_never_over_the_cap():
+    triples = [q(f"g{i}{k}", f"g{i}.md", "same") for i in range(5) for k in "abc"]  # 5 groups of 3
+    train, ev = split_questions(triples, 0.2, seed=1)
+    assert (len(train), len(ev)) == (12, 3) and len({x["doc_ids"][0] for x in ev}) == 1
+    assert split_questions(triples, 0.2, seed=1, max_eval=2) == (sorted(triples, key=lambda x: x["id"]), [])
+    assert len(split_questions(triples + [q("solo", "s.md", "x")], 0.2, seed=1, max_eval=2)[1]) == 1
+    plain = [{"id": f"q{i:03d}"} for i in range(100)]  # no groups: the seeded question shuffle it always was
+    order = sorted(plain, key=lambda x: x["id"])
+    random.Random(5).shuffle(order)
+    assert ids(split_questions(plain, 0.2, seed=5)[1]) == sorted(ids(order[:20]))
+
+
+def test_the_same_questions_give_byte_identical_splits(tmp_path):
+    runs = []
+    for n, order in enumerate([QUESTIONS, list(reversed(QUESTIONS)), random.Random(3).sample(QUESTIONS, 49)]):
+        train, ev = split_questions(order, 0.2, seed=8)
+        write_jsonl(tmp_path / f"train{n}.jsonl", train)
+        write_jsonl(tmp_path / f"eval{n}.jsonl", ev)
+        runs.append(((tmp_path / f"train{n}.jsonl").read_bytes(), (tmp_path / f"eval{n}.jsonl").read_bytes()))
+    assert runs[0] == runs[1] == runs[2]
+    assert ids(split_questions(QUESTIONS, 0.2, seed=8)[1]) == ["p02a", "p02b", "p06a", "p06b", "p07a", "p07b", "p08a",
+                                                                "p08b", "u02", "u13"]
+
+
+def test_group_counts_for_the_manifest():
+    train, ev = split_questions(QUESTIONS, 0.2, seed=8)
+    assert group_counts(train, ev) == {"total": 37, "train": 31, "eval": 6, "largest": 3}
+    assert group_counts(PLAIN, []) == {"total": 20, "train": 20, "eval": 0, "largest": 1}
+
+
+@pytest.mark.skipif(not AGXQA.is_file(), reason="../shared/data/agxqa is not here")
+def test_agxqa_eval_questions_share_no_gold_passage_and_answer_with_train(tmp_path):
+    out = [tmp_path / n for n in ("docs.jsonl", "rejected.jsonl", "manifest.json")]
+    run_ingest(str(AGXQA), *out)
+    questions, _ = load_gold(str(AGXQA), doc_index(out[0]))
+    train, ev = split_questions(questions, 0.2, seed=8, max_eval=500)  # the schema's defaults, seed 7 + 1
+    assert shared_with(ev, train) == []  # a per-question split leaked 9 of its 114
+    assert (len(train), len(ev)) == (456, 114)
+    assert group_counts(train, ev) == {"total": 551, "train": 437, "eval": 114, "largest": 3}
+    for seed in range(20):
+        assert shared_with(*reversed(split_questions(questions, 0.2, seed=seed, max_eval=500))) == []
