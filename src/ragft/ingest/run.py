@@ -34,9 +34,10 @@ Rejection reasons (REASONS):
                       doc (detail names it)
   no_text_layer       a PDF whose pages have no extractable text (scanned; needs OCR)
   parse_error         invalid JSONL line, JSON, PDF or DOCX
-  repeated_lines      more than max_repeated_lines of the lines repeat an earlier line
+  repeated_lines      more than max_repeated_lines of the prose lines repeat an earlier line (all
+                      lines when there is under min_chars of prose; see ragft.ingest.quality)
   too_large           a whole-file format larger than max_file_mb
-  too_many_symbols    more than max_symbol_ratio of the non-space characters are symbols
+  too_many_symbols    more than max_symbol_ratio of the prose lines' non-space characters are symbols
   too_short           fewer than min_chars characters after cleaning
   unreadable          OSError while reading, or not a regular file (a file that vanished)
   unsupported_format  no reader for the extension, or JSON that is not SQuAD-style

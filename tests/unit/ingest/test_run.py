@@ -443,9 +443,10 @@ def _case_too_short_symbols_and_repeats(d):
     write(d / "symbols.txt", "|--|--|--|--| ==== ++++ #### **** ---- //// \\\\\\\\ ~~~~ %%%% !!!! ???? ::::")
     write(d / "repeats.txt", "\n".join(["Click here to subscribe to our newsletter"] * 6 + [make_prose("repeat")]))
     return {}, [
-        ("repeats.txt", "repeated_lines", "0.71 of lines repeat an earlier line, above max_repeated_lines=0.3"),
+        ("repeats.txt", "repeated_lines", "0.71 of 7 prose lines repeat an earlier line, above max_repeated_lines=0.3"),
         ("short.txt", "too_short", "10 characters, fewer than min_chars=50"),
-        ("symbols.txt", "too_many_symbols", "1.00 of non-space characters are symbols, above max_symbol_ratio=0.3"),
+        ("symbols.txt", "too_many_symbols", ("1.00 of non-space characters in all lines are symbols "
+                                             "(under min_chars=50 characters of prose), above max_symbol_ratio=0.3")),
     ]
 
 
