@@ -42,6 +42,7 @@ from ragft.ingest.textnorm import (
     clean_title,
     decode_text,
     dehyphenate,
+    normalise_counting,
     normalise_text,
     repair_text,
     sha256_text,
@@ -119,9 +120,11 @@ def _decode_detail(exc: UnicodeDecodeError) -> str:
 
 
 def clean(text: str) -> tuple[str, dict]:
-    """Repaired and normalised text, and the repairs made ({} or {"mojibake_lines": n})."""
+    """Repaired and normalised text, and the repairs made (counts of `mojibake_lines` fixed and of
+    `control_chars` removed, such as a stray NUL; only those above 0)."""
     text, fixed = repair_text(text)
-    return normalise_text(text), ({"mojibake_lines": fixed} if fixed else {})
+    text, removed = normalise_counting(text)
+    return text, {k: n for k, n in (("mojibake_lines", fixed), ("control_chars", removed)) if n}
 
 
 def file_meta(fmt: str, nbytes: int, encoding: str = "utf-8", repairs: Mapping[str, int] | None = None) -> dict:
@@ -223,7 +226,8 @@ def read_pdf(raw: bytes, rel: str, opts: Options) -> list[Item]:
         texts[i], n = dehyphenate(text)
         texts[i], joins = normalise_text(texts[i]), joins + n
     text, starts = join_pages(texts)
-    repairs = {"mojibake_lines": sum(r.get("mojibake_lines", 0) for _, r in cleaned), "dehyphenated": joins, "running_lines": running}
+    repairs = {k: sum(r.get(k, 0) for _, r in cleaned) for k in ("mojibake_lines", "control_chars")}
+    repairs |= {"dehyphenated": joins, "running_lines": running}
     meta = file_meta("pdf", len(raw), "utf-8", {k: v for k, v in repairs.items() if v})
     meta["pages"] = len(pages)
     meta["page_starts"] = starts

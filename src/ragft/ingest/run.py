@@ -22,7 +22,8 @@ into docs.jsonl in id order at the end; what is kept per doc is its id, hashes a
 memory (at most `max_file_mb`).
 
 Rejection reasons (REASONS):
-  binary              NUL byte or many control bytes in the first 8 KiB
+  binary              in the first 8 KiB, over 30% control bytes, or a NUL among over 1% control
+                      bytes (fewer are stray: removed, counted in meta.repairs.control_chars)
   duplicate_id        an earlier file or record (in source order) already gave this id
   empty               no text left after cleaning (or no records / paragraphs / pages at all)
   encoding            no text encoding fits the bytes (UTF-8, BOM, or one charset detection finds)
@@ -98,7 +99,7 @@ REASONS = (
 )
 
 
-REPAIRS = ("encoding_guessed", "mojibake_lines", "dehyphenated", "running_lines")
+REPAIRS = ("encoding_guessed", "mojibake_lines", "control_chars", "dehyphenated", "running_lines")
 
 
 logger = logging.getLogger(__name__)

@@ -110,6 +110,15 @@ def make_filing_pdf(pages: int) -> tuple[bytes, list[str]]:
     return bytes(pdf.output()), paragraphs
 
 
+def prose_with_nuls() -> tuple[bytes, str, str]:
+    """A plain-text file of six prose paragraphs with two NUL bytes between the third and the
+    fourth; (its bytes, the last sentence before the NULs, the first after them)."""
+    paragraphs = [make_prose(f"nul paragraph {i}", 70) for i in range(6)]
+    before, after = "\n\n".join(paragraphs[:3]), "\n\n".join(paragraphs[3:])
+    raw = before.encode() + b"\n\n\x00\x00" + after.encode()
+    return raw, before.rsplit(". ", 1)[-1], after.split(". ", 1)[0] + "."
+
+
 def encrypt_pdf(raw: bytes, user_password: str, owner_password: str | None = None) -> bytes:
     """The same PDF, AES-256 encrypted with pypdf."""
     from pypdf import PdfReader, PdfWriter
