@@ -322,7 +322,8 @@ def _jsonl_item(n: int, line: str | Reject, rel: str, opts: Options) -> Item:
 def parse_record(line: str) -> dict:
     """One JSONL line as a dict; ValueError says why it is not one valid JSON object."""
     try:
-        record = json.loads(line, parse_constant=_no_constant)
+        # strict=False: a raw control char in a string (a stray NUL) is cleaned away, not fatal
+        record = json.loads(line, parse_constant=_no_constant, strict=False)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if not isinstance(record, dict):

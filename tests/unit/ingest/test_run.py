@@ -317,6 +317,16 @@ def _case_stray_nuls_in_prose(d):
     return {"export.txt": raw.replace(b"\x00", b"").decode()}, []
 
 
+def _case_stray_nul_in_json_strings(d):
+    text = make_prose("json nul", 80)
+    write(d / "recs.jsonl", b'{"id": "a", "text": "' + text[:200].encode() + b"\x00" + text[200:].encode() + b'"}\n')
+    context = make_prose("squad nul", 80)
+    squad = {"data": [{"title": "T", "paragraphs": [{"context": context[:100] + "\x00" + context[100:], "qas": []}]}]}
+    write(d / "bench.json", json.dumps(squad).replace("\\u0000", "\x00"))  # a raw NUL, not the escape
+    doc_id = f"bench.json:{hashlib.sha256(context.encode()).hexdigest()[:12]}"
+    return {"recs.jsonl:a": text, doc_id: context}, []
+
+
 def _case_invalid_utf8_inside_good_text(d):
     text = make_prose("mixed")
     write(d / "mixed.txt", "Crème brûlée. ".encode() + text.encode() + b" Caf\xe9 noir.")
@@ -521,7 +531,7 @@ def test_all_bad_inputs_in_one_corpus_with_two_processes(tmp_path):
     assert len(result.docs) == sum(len(docs) for docs, _ in expected.values())
     assert len(result.rejected) == sum(len(rej) for _, rej in expected.values())
     assert result.manifest["repairs"] == {
-        "encoding_guessed": 2, "mojibake_lines": 1, "control_chars": 5, "dehyphenated": 3, "running_lines": 6,
+        "encoding_guessed": 2, "mojibake_lines": 1, "control_chars": 6, "dehyphenated": 3, "running_lines": 6,
     }
 
 
