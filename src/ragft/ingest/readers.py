@@ -4,7 +4,8 @@ A reader turns one file into items, in file order: each item is a doc record or 
 whole-file reader gets the file's bytes; a streaming reader (`@reader(..., stream=True)`) gets the
 open binary file and yields items, so a JSONL file of any size costs one line of memory. A reader
 raises `Reject` when the whole file is one rejected item. Every text passes the same cleaning
-(`clean`: mojibake repair, normalisation) and the same quality filters (`make_doc`).
+(`clean`: mojibake repair, normalisation) and the same quality filters (`make_doc`; they judge the
+prose lines, not table cells: ragft.ingest.quality).
 
 Formats and their doc ids (`rel` is the file's path relative to its source root):
   .txt .md .markdown     one doc, id `rel`; md titled by its first `# ` heading
@@ -34,17 +35,17 @@ from ragft.ingest.formats import (
     html_text,
     pdf_pages,
 )
+from ragft.ingest.quality import quality_problem
 from ragft.ingest.textnorm import (
     SNIFF_BYTES,
     binary_reason,
     clean_title,
     decode_text,
     dehyphenate,
+    normalise_counting,
     normalise_text,
     repair_text,
-    repeated_line_ratio,
     sha256_text,
-    symbol_ratio,
     wide_codec,
 )
 from ragft.jsonl import dumps
@@ -73,8 +74,8 @@ class Options:
 
     fields: Mapping[str, str]
     min_chars: int  # shorter normalised texts are `too_short`
-    max_symbol_ratio: float  # a larger share of symbols among non-space characters: `too_many_symbols`
-    max_repeated_lines: float  # a larger share of lines repeating an earlier one: `repeated_lines`
+    max_symbol_ratio: float  # a larger share of symbols in the prose lines' non-space characters: `too_many_symbols`
+    max_repeated_lines: float  # a larger share of prose lines repeating an earlier one: `repeated_lines`
     max_file_mb: float  # larger files (but JSONL, which streams) are `too_large`
     near_dup_threshold: float  # estimated Jaccard similarity of word n-gram sets: `near_duplicate`
     near_dup_num_perm: int  # MinHash permutations per signature
@@ -119,9 +120,11 @@ def _decode_detail(exc: UnicodeDecodeError) -> str:
 
 
 def clean(text: str) -> tuple[str, dict]:
-    """Repaired and normalised text, and the repairs made ({} or {"mojibake_lines": n})."""
+    """Repaired and normalised text, and the repairs made (counts of `mojibake_lines` fixed and of
+    `control_chars` removed, such as a stray NUL; only those above 0)."""
     text, fixed = repair_text(text)
-    return normalise_text(text), ({"mojibake_lines": fixed} if fixed else {})
+    text, removed = normalise_counting(text)
+    return text, {k: n for k, n in (("mojibake_lines", fixed), ("control_chars", removed)) if n}
 
 
 def file_meta(fmt: str, nbytes: int, encoding: str = "utf-8", repairs: Mapping[str, int] | None = None) -> dict:
@@ -134,23 +137,9 @@ def file_meta(fmt: str, nbytes: int, encoding: str = "utf-8", repairs: Mapping[s
     return meta
 
 
-def quality_problem(text: str, opts: Options) -> tuple[str, str] | None:
-    """(reason, detail) when normalised text fails a filter: empty, too_short, too_many_symbols,
-    repeated_lines; else None."""
-    if not text:
-        return "empty", "no text after normalisation"
-    if len(text) < opts.min_chars:
-        return "too_short", f"{len(text)} characters, fewer than min_chars={opts.min_chars}"
-    if (share := symbol_ratio(text)) > opts.max_symbol_ratio:
-        return "too_many_symbols", f"{share:.2f} of non-space characters are symbols, above max_symbol_ratio={opts.max_symbol_ratio}"
-    if (share := repeated_line_ratio(text)) > opts.max_repeated_lines:
-        return "repeated_lines", f"{share:.2f} of lines repeat an earlier line, above max_repeated_lines={opts.max_repeated_lines}"
-    return None
-
-
 def make_doc(doc_id: str, rel: str, label: str, title: str, text: str, meta: dict, opts: Options) -> Item:
     """A doc record from normalised text, or the rejection its quality earns."""
-    if problem := quality_problem(text, opts):
+    if problem := quality_problem(text, opts.min_chars, opts.max_symbol_ratio, opts.max_repeated_lines):
         return Rejection(rel, label, *problem)
     title = clean_title(title) or doc_id
     return {"id": doc_id, "source": rel, "title": title, "text": text, "sha256": sha256_text(text), "meta": meta}
@@ -237,7 +226,8 @@ def read_pdf(raw: bytes, rel: str, opts: Options) -> list[Item]:
         texts[i], n = dehyphenate(text)
         texts[i], joins = normalise_text(texts[i]), joins + n
     text, starts = join_pages(texts)
-    repairs = {"mojibake_lines": sum(r.get("mojibake_lines", 0) for _, r in cleaned), "dehyphenated": joins, "running_lines": running}
+    repairs = {k: sum(r.get(k, 0) for _, r in cleaned) for k in ("mojibake_lines", "control_chars")}
+    repairs |= {"dehyphenated": joins, "running_lines": running}
     meta = file_meta("pdf", len(raw), "utf-8", {k: v for k, v in repairs.items() if v})
     meta["pages"] = len(pages)
     meta["page_starts"] = starts
@@ -332,7 +322,8 @@ def _jsonl_item(n: int, line: str | Reject, rel: str, opts: Options) -> Item:
 def parse_record(line: str) -> dict:
     """One JSONL line as a dict; ValueError says why it is not one valid JSON object."""
     try:
-        record = json.loads(line, parse_constant=_no_constant)
+        # strict=False: a raw control char in a string (a stray NUL) is cleaned away, not fatal
+        record = json.loads(line, parse_constant=_no_constant, strict=False)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
     if not isinstance(record, dict):

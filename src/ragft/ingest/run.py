@@ -22,7 +22,8 @@ into docs.jsonl in id order at the end; what is kept per doc is its id, hashes a
 memory (at most `max_file_mb`).
 
 Rejection reasons (REASONS):
-  binary              NUL byte or many control bytes in the first 8 KiB
+  binary              in the first 8 KiB, over 30% control bytes, or a NUL among over 1% control
+                      bytes (fewer are stray: removed, counted in meta.repairs.control_chars)
   duplicate_id        an earlier file or record (in source order) already gave this id
   empty               no text left after cleaning (or no records / paragraphs / pages at all)
   encoding            no text encoding fits the bytes (UTF-8, BOM, or one charset detection finds)
@@ -34,9 +35,10 @@ Rejection reasons (REASONS):
                       doc (detail names it)
   no_text_layer       a PDF whose pages have no extractable text (scanned; needs OCR)
   parse_error         invalid JSONL line, JSON, PDF or DOCX
-  repeated_lines      more than max_repeated_lines of the lines repeat an earlier line
+  repeated_lines      more than max_repeated_lines of the prose lines repeat an earlier line (all
+                      lines when there is under min_chars of prose; see ragft.ingest.quality)
   too_large           a whole-file format larger than max_file_mb
-  too_many_symbols    more than max_symbol_ratio of the non-space characters are symbols
+  too_many_symbols    more than max_symbol_ratio of the prose lines' non-space characters are symbols
   too_short           fewer than min_chars characters after cleaning
   unreadable          OSError while reading, or not a regular file (a file that vanished)
   unsupported_format  no reader for the extension, or JSON that is not SQuAD-style
@@ -97,7 +99,7 @@ REASONS = (
 )
 
 
-REPAIRS = ("encoding_guessed", "mojibake_lines", "dehyphenated", "running_lines")
+REPAIRS = ("encoding_guessed", "mojibake_lines", "control_chars", "dehyphenated", "running_lines")
 
 
 logger = logging.getLogger(__name__)

@@ -5,6 +5,10 @@ found by charset-normalizer; stray non-UTF-8 bytes inside UTF-8 are read as Wind
 `repair_text` undoes mojibake with ftfy, `normalise_text` gives the canonical form. Normalisation is
 idempotent, so hashing its output (`sha256_text`) identifies documents whose text differs only in
 encoding noise, line endings, Unicode composition or spacing.
+
+`binary_reason` tells a binary file from text by its first 8 KiB: text may hold a few stray control
+bytes (a NUL or two in a log or an export), which normalisation removes; a binary file (compressed
+data, an image, an executable, UTF-16 without a BOM) has many (random bytes: about 11%).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import ftfy.bad_codecs  # registers the sloppy-windows-1252 codec  # noqa: F401
 
 SNIFF_BYTES = 8192  # binary sniffing looks at the first 8 KiB only
 CONTROL_SHARE = 0.30  # more control bytes than this share of the sniffed head means binary
+NUL_CONTROL_SHARE = 0.01  # ... and so does a NUL byte among more than this share of control bytes
 
 # UTF-32 first: its little-endian BOM begins with UTF-16's.
 _WIDE_BOMS = (
@@ -64,13 +69,14 @@ def wide_codec(raw: bytes) -> str | None:
 
 
 def binary_reason(raw: bytes) -> str | None:
-    """Why `raw` looks binary (a NUL byte, or many control bytes, in its first 8 KiB), else None."""
+    """Why `raw` looks binary, else None: in its first 8 KiB, more than 30% control bytes, or a NUL
+    byte among more than 1% control bytes (NUL included). Fewer are stray bytes, not a reason."""
     head = raw[:SNIFF_BYTES]
-    if b"\x00" in head:
-        return "NUL byte in the first 8 KiB"
     share = len(head.translate(None, _NOT_CONTROL)) / len(head) if head else 0.0
     if share > CONTROL_SHARE:
         return f"{share:.0%} control bytes in the first 8 KiB"
+    if share > NUL_CONTROL_SHARE and (nuls := head.count(0)):
+        return f"{share:.1%} control bytes in the first 8 KiB, {nuls} of them NUL"
     return None
 
 
@@ -170,8 +176,16 @@ def repeated_line_ratio(text: str) -> float:
 def normalise_text(text: str) -> str:
     """Canonical text: \\n line ends, no control chars but \\n and \\t (nor lone surrogates), NFC,
     single spaces, no trailing spaces, at most one blank line in a row, stripped."""
+    return normalise_counting(text)[0]
+
+
+def normalise_counting(text: str) -> tuple[str, int]:
+    """normalise_text's text, and how many control characters (NUL, BEL, stray BOMs, lone
+    surrogates, ...; not line ends) it removed."""
     text = "\n".join(text.splitlines())  # \r\n, \r, \v, \f, \x85, \u2028, ... all become \n
+    size = len(text)
     text = _drop_control_chars(text)  # before NFC, so a removed char cannot block a composition
+    removed = size - len(text)
     text = unicodedata.normalize("NFC", text)
     # each pattern scans the whole text, so it runs only where a plain search says it can match
     if "  " in text or "\t" in text:
@@ -180,7 +194,7 @@ def normalise_text(text: str) -> str:
         text = _TRAILING_SPACE.sub("", text)
     if "\n\n\n" in text:
         text = _GAPS.sub("\n\n", text)
-    return text.strip()
+    return text.strip(), removed
 
 
 def _drop_control_chars(text: str) -> str:

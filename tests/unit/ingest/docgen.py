@@ -65,6 +65,60 @@ def make_pdf(pages: list[list[str]], header: str | None = None, footer: bool = F
     return bytes(pdf.output())
 
 
+FILING_HEADER = "ACME ORCHARDS INC. - ANNUAL REPORT ON FORM 10-K - FISCAL 2018"
+FILING_ROWS = ("Net sales", "Cost of sales", "Selling, general and administrative expenses", "Research and development",
+               "Operating income", "Interest expense", "Income taxes", "Net income")
+
+
+def make_filing_pdf(pages: int) -> tuple[bytes, list[str]]:
+    """A PDF laid out as an SEC 10-K (fpdf2), and its prose paragraphs: on each page a running
+    header, a paragraph, a financial table ((Millions) 2018 2017 2016, then rows of `$` and amounts
+    or `-`), a paragraph and a page number. Each cell is its own text object, with an invisible
+    space below it, as HTML-to-PDF filings are written, so the text layer gives one cell per line."""
+    from fpdf import FPDF
+
+    class Filing(FPDF):
+        def header(self):
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 6, FILING_HEADER, new_x="LMARGIN", new_y="NEXT")
+
+        def footer(self):
+            self.set_y(-15)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 8, str(self.page_no()), align="C")
+
+    pdf, paragraphs = Filing(), []
+    for page in range(pages):
+        pdf.add_page()
+        paragraphs += [make_prose(f"filing page {page} paragraph {n}", 90) for n in range(2)]
+        pdf.set_font("Helvetica", size=10)
+        pdf.multi_cell(0, 5, paragraphs[-2], new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=9)
+        rows = [[(15, "(Millions)"), (90, "2018"), (125, "2017"), (160, "2016")]]
+        for r, label in enumerate(FILING_ROWS):
+            amounts = ["-" if (r + c + page) % 4 == 0 else f"{(page * 977 + r * 131 + c * 17) % 9000 + 100:,}" for c in range(3)]
+            rows.append([(15, label)] + [cell for c, a in enumerate(amounts) for cell in ((82 + 35 * c, "$"), (90 + 35 * c, a))])
+        y = pdf.get_y() + 8
+        for row in rows:
+            for x, text in row:
+                pdf.text(x, y, text)
+                pdf.text(x, y + 3, " ")
+            y += 6
+        pdf.set_font("Helvetica", size=10)
+        pdf.set_y(y)
+        pdf.multi_cell(0, 5, paragraphs[-1], new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output()), paragraphs
+
+
+def prose_with_nuls() -> tuple[bytes, str, str]:
+    """A plain-text file of six prose paragraphs with two NUL bytes between the third and the
+    fourth; (its bytes, the last sentence before the NULs, the first after them)."""
+    paragraphs = [make_prose(f"nul paragraph {i}", 70) for i in range(6)]
+    before, after = "\n\n".join(paragraphs[:3]), "\n\n".join(paragraphs[3:])
+    raw = before.encode() + b"\n\n\x00\x00" + after.encode()
+    return raw, before.rsplit(". ", 1)[-1], after.split(". ", 1)[0] + "."
+
+
 def encrypt_pdf(raw: bytes, user_password: str, owner_password: str | None = None) -> bytes:
     """The same PDF, AES-256 encrypted with pypdf."""
     from pypdf import PdfReader, PdfWriter

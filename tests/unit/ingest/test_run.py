@@ -4,6 +4,7 @@ kind of bad input generated and checked for what it yields."""
 import hashlib
 import json
 import os
+import random
 import re
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .docgen import (
     make_docx,
     make_pdf,
     make_prose,
+    prose_with_nuls,
     write,
 )
 
@@ -171,7 +173,7 @@ def test_manifest_counts_every_item(tmp_path):
     assert {k: v for k, v in manifest["rejected_by_reason"].items() if v} == {
         "exact_duplicate": 1, "parse_error": 1, "too_short": 1, "unsupported_format": 1,
     }
-    assert manifest["repairs"] == {"encoding_guessed": 0, "mojibake_lines": 0, "dehyphenated": 0, "running_lines": 0}
+    assert manifest["repairs"] == {"encoding_guessed": 0, "mojibake_lines": 0, "control_chars": 0, "dehyphenated": 0, "running_lines": 0}
     assert manifest["bytes_in"] == sum(p.stat().st_size for p in tmp_path.iterdir())
     assert manifest["bytes_out"] == len(good) + len(make_prose("r1"))
     assert manifest["invariant_ok"] is True
@@ -301,7 +303,28 @@ def _case_whitespace_only(d):
 
 def _case_binary_named_txt(d):
     write(d / "photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4)
-    return {}, [("photo.txt", "binary", "NUL byte in the first 8 KiB")]
+    return {}, [("photo.txt", "binary", "11.2% control bytes in the first 8 KiB, 7 of them NUL")]
+
+
+def _case_jpeg_named_txt(d):
+    write(d / "scan.txt", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01" + random.Random("jpeg").randbytes(6000))
+    return {}, [("scan.txt", "binary", "10.9% control bytes in the first 8 KiB, 23 of them NUL")]
+
+
+def _case_stray_nuls_in_prose(d):
+    raw, _, _ = prose_with_nuls()
+    write(d / "export.txt", raw)
+    return {"export.txt": raw.replace(b"\x00", b"").decode()}, []
+
+
+def _case_stray_nul_in_json_strings(d):
+    text = make_prose("json nul", 80)
+    write(d / "recs.jsonl", b'{"id": "a", "text": "' + text[:200].encode() + b"\x00" + text[200:].encode() + b'"}\n')
+    context = make_prose("squad nul", 80)
+    squad = {"data": [{"title": "T", "paragraphs": [{"context": context[:100] + "\x00" + context[100:], "qas": []}]}]}
+    write(d / "bench.json", json.dumps(squad).replace("\\u0000", "\x00"))  # a raw NUL, not the escape
+    doc_id = f"bench.json:{hashlib.sha256(context.encode()).hexdigest()[:12]}"
+    return {"recs.jsonl:a": text, doc_id: context}, []
 
 
 def _case_invalid_utf8_inside_good_text(d):
@@ -443,9 +466,10 @@ def _case_too_short_symbols_and_repeats(d):
     write(d / "symbols.txt", "|--|--|--|--| ==== ++++ #### **** ---- //// \\\\\\\\ ~~~~ %%%% !!!! ???? ::::")
     write(d / "repeats.txt", "\n".join(["Click here to subscribe to our newsletter"] * 6 + [make_prose("repeat")]))
     return {}, [
-        ("repeats.txt", "repeated_lines", "0.71 of lines repeat an earlier line, above max_repeated_lines=0.3"),
+        ("repeats.txt", "repeated_lines", "0.71 of 7 prose lines repeat an earlier line, above max_repeated_lines=0.3"),
         ("short.txt", "too_short", "10 characters, fewer than min_chars=50"),
-        ("symbols.txt", "too_many_symbols", "1.00 of non-space characters are symbols, above max_symbol_ratio=0.3"),
+        ("symbols.txt", "too_many_symbols", ("1.00 of non-space characters in all lines are symbols "
+                                             "(under min_chars=50 characters of prose), above max_symbol_ratio=0.3")),
     ]
 
 
@@ -506,7 +530,20 @@ def test_all_bad_inputs_in_one_corpus_with_two_processes(tmp_path):
         check_accounting(result, docs, rejected, prefix=f"{kind}/")
     assert len(result.docs) == sum(len(docs) for docs, _ in expected.values())
     assert len(result.rejected) == sum(len(rej) for _, rej in expected.values())
-    assert result.manifest["repairs"] == {"encoding_guessed": 2, "mojibake_lines": 1, "dehyphenated": 3, "running_lines": 6}
+    assert result.manifest["repairs"] == {
+        "encoding_guessed": 2, "mojibake_lines": 1, "control_chars": 6, "dehyphenated": 3, "running_lines": 6,
+    }
+
+
+def test_stray_nuls_in_prose_are_removed_and_counted(tmp_path):
+    raw, before, after = prose_with_nuls()
+    write(tmp_path / "export.txt", raw)
+    result = ingest(str(tmp_path))
+    assert result.rejected == []
+    [doc] = result.docs
+    assert "\x00" not in doc["text"] and f"{before}\n\n{after}" in doc["text"]
+    assert doc["text"] == raw.replace(b"\x00", b"").decode()
+    assert (doc["meta"]["repairs"], result.manifest["repairs"]["control_chars"]) == ({"control_chars": 2}, 2)
 
 
 def test_single_line_of_20_mb_is_one_doc(tmp_path):

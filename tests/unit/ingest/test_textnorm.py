@@ -1,4 +1,5 @@
 import codecs
+import random
 
 import pytest
 
@@ -8,6 +9,7 @@ from ragft.ingest.textnorm import (
     decode,
     decode_text,
     dehyphenate,
+    normalise_counting,
     normalise_text,
     repair_text,
     repeated_line_ratio,
@@ -54,12 +56,27 @@ def test_sha256_text_is_hex_of_utf8():
 
 
 def test_binary_reason():
-    assert binary_reason(b"text\x00more") == "NUL byte in the first 8 KiB"
+    assert binary_reason(b"text\x00more") == "11.1% control bytes in the first 8 KiB, 1 of them NUL"
     assert binary_reason(bytes([1, 2, 3, 4]) + b"ab") == "67% control bytes in the first 8 KiB"
     assert binary_reason(b"plain\ttext\r\n\x1b[0m colour") is None
     assert binary_reason("ünïcödé".encode()) is None
     assert binary_reason(b"") is None
     assert binary_reason(b"a" * 8192 + b"\x00") is None  # only the first 8 KiB is sniffed
+
+
+def test_binary_reason_lets_stray_nuls_through_but_not_binary_data():
+    prose = b"Apples keep until spring in cold rooms. " * 50
+    assert binary_reason(prose[:1000] + b"\x00\x00" + prose[1000:]) is None  # 2 NULs in 2 KB of text
+    assert binary_reason(prose[:60] + b"\x00" + prose[60:99]) is None  # 1 in 100 bytes: stray
+    assert binary_reason(prose[:60] + b"\x00\x00" + prose[60:98]) == "2.0% control bytes in the first 8 KiB, 2 of them NUL"
+    assert binary_reason("utf-16 without a byte-order mark".encode("utf-16-le")) == "50% control bytes in the first 8 KiB"
+    data = bytes(random.Random(3).randbytes(8192))
+    assert binary_reason(data) == "10.7% control bytes in the first 8 KiB, 36 of them NUL"
+
+
+def test_normalise_counting_counts_removed_control_chars_not_line_ends():
+    assert normalise_counting("a\x00\x00b\r\nc\x0cd\x07\ufeff") == ("ab\nc\nd", 4)
+    assert normalise_counting("plain text") == ("plain text", 0)
 
 
 def test_decode_strips_bom_and_reads_wide_encodings():
