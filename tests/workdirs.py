@@ -66,7 +66,7 @@ def command(workdir: Path, *args: str, cores: int | None = 2) -> list[str]:
 
 
 def snakemake(workdir: Path, *args: str, env: dict | None = None, timeout: int = 1800) -> subprocess.CompletedProcess:
-    return subprocess.run(command(workdir, *args), capture_output=True, text=True, timeout=timeout,
+    return subprocess.run(command(workdir, *args), check=False, capture_output=True, text=True, timeout=timeout,
                           env=env, cwd=ROOT)
 
 
@@ -103,3 +103,21 @@ def job_names(jobs) -> list[str]:
         values = ",".join(v for k, v in sorted(wildcards.items()) if k != "corpus")
         names.append(f"{rule}[{values}]" if values else rule)
     return sorted(names)
+
+
+def parsed_rules(workdir: Path, config: dict | None = None) -> dict:
+    """The workflow's rules as Snakemake parses them for a fresh work directory, no job run: name ->
+    snakemake's Rule, with the conda env and the params (those set at parse time) its jobs get."""
+    from snakemake.api import SnakemakeApi
+    from snakemake.settings.enums import Quietness
+    from snakemake.settings.types import (
+        ConfigSettings,
+        OutputSettings,
+        ResourceSettings,
+    )
+
+    make_workdir(workdir, config)
+    with SnakemakeApi(OutputSettings(quiet={Quietness.ALL})) as api:
+        parsed = api.workflow(ResourceSettings(), ConfigSettings(configfiles=[workdir / "config.yaml"]),
+                              snakefile=ROOT / "Snakefile", workdir=workdir)
+        return {rule.name: rule for rule in parsed._workflow.rules}  # the API has no public accessor

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from workdirs import parsed_rules, tiny_config
 
 from ragft.config import ConfigError, check
 from ragft.finetune.trainer import train
 from ragft.ingest.run import run_ingest
 from ragft.jsonl import read_jsonl, write_jsonl
-from ragft.models.load import load_causal_lm
+from ragft.models.load import load_causal_lm, load_tokenizer
 from ragft.models.specs import minilm_path
 from ragft.retrieval.chunk import chunk_docs
 
@@ -33,14 +34,35 @@ def test_no_unsafe_loading_in_the_code():
         assert not re.search(r"\bpickle\.loads?\(|allow_pickle=True|use_safetensors=False", text), path.name
 
 
-def test_trust_remote_code_is_off_unless_configured():
+def test_trust_remote_code_is_off_unless_configured(tiny_model_dir, tmp_path, monkeypatch):
     schema = yaml.safe_load(SCHEMA.read_text())
     assert schema["properties"]["model"]["properties"]["trust_remote_code"]["default"] is False
     assert yaml.safe_load((ROOT / "config" / "config.yaml").read_text())["model"]["trust_remote_code"] is False
-    # the rules hand the configured value to every model load that could run a model's code
-    for rule in ("finetune.smk", "evaluate.smk"):
-        assert 'config["model"]["trust_remote_code"]' in (ROOT / "rules" / rule).read_text() or \
-            "generation()" in (ROOT / "rules" / rule).read_text()
+
+    def handed(rules):  # what the rules that load a causal LM hand their scripts, as Snakemake parsed them
+        return {"finetune": rules["finetune"].params.trust_remote_code, "judge": rules["judge"].params.trust_remote_code,
+                "evaluate": rules["evaluate"].params.generation["trust_remote_code"]}
+
+    config = tiny_config()
+    assert "trust_remote_code" not in config["model"]  # the schema's default
+    assert handed(parsed_rules(tmp_path / "default", config)) == {"finetune": False, "judge": False, "evaluate": False}
+    config["model"]["trust_remote_code"] = True
+    assert handed(parsed_rules(tmp_path / "on", config)) == {"finetune": True, "judge": True, "evaluate": True}
+
+    # ... and the loaders hand it on to transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    asked = []
+    for cls in (AutoModelForCausalLM, AutoTokenizer):
+        def spy(path, *args, _load=cls.from_pretrained, _name=cls.__name__, **kwargs):
+            asked.append((_name, kwargs["trust_remote_code"]))
+            return _load(path, *args, **kwargs)
+
+        monkeypatch.setattr(cls, "from_pretrained", spy)
+    load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
+    load_causal_lm(tiny_model_dir, trust_remote_code=True), load_tokenizer(tiny_model_dir, trust_remote_code=True)
+    assert asked == [("AutoModelForCausalLM", False), ("AutoTokenizer", False),
+                     ("AutoModelForCausalLM", True), ("AutoTokenizer", True)]
 
 
 def test_a_model_without_safetensors_is_refused(tiny_model_dir, tmp_path):

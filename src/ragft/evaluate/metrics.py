@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
@@ -47,29 +48,19 @@ def answer_accuracy(prediction: str, answers: Sequence[str]) -> float:
     return float(not normalize_answer(prediction) and any(not normalize_answer(a) for a in answers))
 
 
-def _lcs(x: list[str], y: list[str]) -> int:
-    row = [0] * (len(y) + 1)
-    for xi in x:
-        prev = 0
-        for j, yj in enumerate(y, 1):
-            prev, row[j] = row[j], prev + 1 if xi == yj else max(row[j], row[j - 1])
-    return row[-1]
+@cache
+def _rouge_l_scorer():
+    # imported on first use: rouge_score imports all of nltk (for the stemmer left off here), seconds
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
 
 
 def rouge_l(prediction: str, answers: Sequence[str]) -> float:
-    """ROUGE-L F1 (longest common token subsequence) on normalised tokens, best over answers."""
-    pred = normalize_answer(prediction).split()
-    best = 0.0
-    for a in answers:
-        gold = normalize_answer(a).split()
-        if not pred or not gold:
-            best = max(best, float(pred == gold))
-            continue
-        lcs = _lcs(pred, gold)
-        if lcs:
-            p, r = lcs / len(pred), lcs / len(gold)
-            best = max(best, 2 * p * r / (p + r))
-    return best
+    """Google rouge-score's ROUGE-L F-measure (its tokens: lower-case ASCII letter and digit runs,
+    no stemming), best over gold answers; 0.0 where either side has no token."""
+    scorer = _rouge_l_scorer()
+    return max((scorer.score(a, prediction)["rougeL"].fmeasure for a in answers), default=0.0)
 
 
 def per_question(predictions: Sequence[dict]) -> dict[str, list[float]]:

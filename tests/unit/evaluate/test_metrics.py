@@ -41,19 +41,58 @@ def test_answer_accuracy_matches_whole_tokens():
 
 
 def test_rouge_l():
-    # [cat, sat, on, mat] vs [cat, on, mat]: LCS 3, P 3/4, R 1 -> 6/7
-    assert rouge_l("the cat sat on a mat", ["cat on the mat"]) == pytest.approx(6 / 7)
+    # rouge-score's tokens keep articles: [the, cat, sat, on, a, mat] vs [cat, on, the, mat] -> LCS 3, P 1/2, R 3/4
+    assert rouge_l("the cat sat on a mat", ["cat on the mat"]) == pytest.approx(0.6)
     assert rouge_l("dog", ["cat"]) == 0.0
     # LCS [w, c, e] of 5 tokens each: P = R = 3/5
     assert rouge_l("w b c d e", ["w x c y e"]) == pytest.approx(0.6)
-    # Lin (2004)'s example, articles removed: [police, killed, gunman] vs [police, kill, gunman] -> LCS 2
-    assert rouge_l("police killed the gunman", ["police kill the gunman"]) == pytest.approx(2 / 3)
-    # order matters (unlike F1): [gunman, police, killed] vs [police, killed, gunman] -> LCS 2
-    assert rouge_l("the gunman police killed", ["police killed the gunman"]) == pytest.approx(2 / 3)
+    # Lin (2004)'s example, no stemming (the library's default): killed != kill, LCS 3 of 4
+    assert rouge_l("police killed the gunman", ["police kill the gunman"]) == pytest.approx(0.75)
+    # order matters (unlike F1): [the, gunman, police, killed] vs [police, killed, the, gunman] -> LCS 2
+    assert rouge_l("the gunman police killed", ["police killed the gunman"]) == pytest.approx(0.5)
     assert token_f1("the gunman police killed", ["police killed the gunman"]) == 1.0
-    assert rouge_l("b a", ["a b", "b a c"]) == 1.0  # best answer; "a" is an article, so both are [b]
-    assert rouge_l("", ["the"]) == 1.0  # both empty after normalisation
+    assert rouge_l("b a", ["a b", "b a c"]) == pytest.approx(0.8)  # the best answer: LCS [b, a], P 1, R 2/3
+    # where the SQuAD-normalised tokens the old rouge_l used gave another score (old value after "was")
+    assert rouge_l("state-of-the-art", ["state of the art"]) == 1.0  # was 0.0: one token "stateoftheart"
+    assert rouge_l("1,000", ["1000"]) == 0.0  # was 1.0: [1, 000] vs [1000]
+    assert rouge_l("well-known author J.K. Rowling", ["J. K. Rowling"]) == pytest.approx(2 / 3)  # was 2/7
+    assert rouge_l("", ["the"]) == 0.0  # was 1.0 (both empty after normalisation); rouge-score: no token, 0
+    assert rouge_l("東京", ["東京"]) == 0.0  # was 1.0; rouge-score keeps ASCII letters and digits only
     assert rouge_l("cat", []) == 0.0
+
+
+# (prediction, gold answers) on which tokenisers disagree, each with the score of the old rouge_l
+# (SQuAD-normalised tokens) where it differed
+TRICKY = [
+    ("state-of-the-art", ["state of the art"]),  # old 0.0
+    ("north-east", ["north east", "NE"]),  # old 0.0
+    ("1,000", ["1000"]),  # old 1.0
+    ("1,000 people", ["1000 people"]),  # old 1.0
+    ("3.5 kg", ["3.5kg"]),  # old 0.0
+    ("U.S.A.", ["USA", "United States"]),  # old 1.0
+    ("well-known author J.K. Rowling", ["J. K. Rowling"]),  # old 2/7
+    ("It's a dog", ["it is a dog"]),  # old 0.4
+    ("an apple a day", ["apple day"]),  # old 1.0
+    ("The cat", ["cat"]),  # old 1.0
+    ("The Pale, STONY loam.", ["pale stony loam"]),
+    ("Zürich café naïve", ["Zurich cafe naive"]),
+    ("東京", ["東京"]),  # old 1.0
+    ("", ["the"]),  # old 1.0
+    ("", [""]),  # old 1.0
+    ("cat", [""]),
+    ("the answer is early May", ["late May", "early May", "May"]),
+    ("b a", ["a b", "b a c"]),
+    ("x y z", ["z y x", "y", "x z"]),
+]
+
+
+def test_rouge_l_equals_rouge_score():
+    from rouge_score import rouge_scorer
+
+    scorer = rouge_scorer.RougeScorer(["rougeL"])  # the library's defaults: no stemmer
+    for prediction, answers in TRICKY:
+        expected = scorer.score_multi(answers, prediction)["rougeL"].fmeasure  # its best over targets
+        assert abs(rouge_l(prediction, answers) - expected) <= 1e-12, (prediction, answers)
 
 
 def _pred(id, answers, prediction, nll, tokens, latency):
@@ -72,7 +111,7 @@ def test_per_question_in_id_order():
         "id": ["q1", "q2"],
         "exact_match": [0.0, 1.0],
         "f1": [pytest.approx(2 / 3), 1.0],
-        "rouge_l": [pytest.approx(2 / 3), 1.0],
+        "rouge_l": [0.5, 1.0],  # [a, whale] vs [blue, whale]
         "accuracy": [0.0, 1.0],
         "gold_nll": [3.0, 1.0],
     }
@@ -88,7 +127,7 @@ def test_aggregate_answers_shape_and_means():
     assert out["f1"]["mean"] == pytest.approx(5 / 6)
     assert out["accuracy"]["mean"] == 0.5
     assert out["gold_nll"]["mean"] == 2.0
-    assert out["rouge_l"]["mean"] == pytest.approx(5 / 6)
+    assert out["rouge_l"]["mean"] == 0.75
     assert out["prompt_tokens"] == 15.0 and out["latency_s"] == 1.0 and out["questions_per_s"] == 1.0
     assert out == aggregate_answers(PREDS)
 

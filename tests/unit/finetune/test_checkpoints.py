@@ -54,7 +54,8 @@ def test_a_marker_of_an_older_ragft_is_not_checked(tmp_path):
     ckpt = checkpoint(tmp_path)
     (ckpt / COMPLETE).write_text("4\n")
     (ckpt / "optimizer.pt").write_bytes(b"changed")
-    verify_checkpoint(ckpt)  # nothing recorded to check against
+    verify_checkpoint(ckpt)  # nothing recorded to check against: no CorruptCheckpoint
+    assert latest_checkpoint(tmp_path) == str(ckpt)  # and a resume still starts from it
 
 
 def test_latest_checkpoint_ignores_incomplete(tmp_path):

@@ -1,6 +1,11 @@
 """Synthetic QA: parsing generated question-answer pairs, keeping those whose answer is a span of the chunk."""
 
-from ragft.finetune.synthetic import check_pair, parse_qa_pairs, synthetic_qa
+from ragft.finetune.synthetic import (
+    SYNTHETIC_TEMPLATE,
+    check_pair,
+    parse_qa_pairs,
+    synthetic_qa,
+)
 from ragft.models.load import load_tokenizer
 
 from .common import CHUNKS, build
@@ -37,13 +42,27 @@ def test_synthetic_qa_keeps_span_answers_and_counts_the_rest(monkeypatch):
     assert [(e["id"], e["builder"], e["completion"]) for e in data] == [("synthetic:d0.md#0000#q0", "synthetic", " early May\n")]
 
 
-def test_synthetic_qa_on_tiny_model_never_crashes(tiny_model_dir):
+def test_synthetic_qa_on_tiny_model_counts_what_it_could_not_parse(tiny_model_dir, monkeypatch):
+    """A real (untrained) model's generations go through the template, parsing and counting: it
+    writes no Question/Answer pair, so each of the 4 seeded chunks is dropped as no_pair, no crash."""
+    import ragft.models.generate
     from ragft.models.load import load_causal_lm
 
+    calls, generate = [], ragft.models.generate.generate_answers
+
+    def spy(model, tokenizer, texts, **kw):
+        calls.append((texts, kw, generate(model, tokenizer, texts, **kw)))
+        return calls[-1][2]
+
+    monkeypatch.setattr(ragft.models.generate, "generate_answers", spy)
     spec = {"max_chunks": 4, "max_new_tokens": 24, "batch_size": 4}
     records, stats = synthetic_qa(CHUNKS, load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir), spec, seed=0)
-    assert stats["chunks"] == stats["generations"] == 4
-    dropped = stats["dropped"]
-    assert stats["pairs"] == stats["kept"] + dropped["empty"] + dropped["answer_not_in_chunk"] + dropped["duplicate"]
-    assert stats["kept"] == len(records) and dropped["no_pair"] <= 4
-    assert all(r["answers"][0] in next(c["text"] for c in CHUNKS if c["id"] == r["meta"]["chunk_id"]) for r in records)
+    [(texts, kw, generations)] = calls
+    # 4 of the 6 chunks, seeded, in corpus order; the tiny tokenizer has no chat template: plain text
+    assert texts == [SYNTHETIC_TEMPLATE.format(chunk=CHUNKS[i]["text"]) for i in (0, 1, 3, 5)]
+    assert kw == {"max_new_tokens": 24, "batch_size": 4, "stop": None}
+    assert len(generations) == 4 and all(generations)  # the model wrote something for every chunk
+    assert all(parse_qa_pairs("Question: " + g) == [] for g in generations)
+    assert stats == {"chunks": 4, "generations": 4, "pairs": 0, "kept": 0,
+                     "dropped": {"no_pair": 4, "empty": 0, "answer_not_in_chunk": 0, "duplicate": 0}}
+    assert records == []
