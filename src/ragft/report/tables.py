@@ -16,7 +16,6 @@ from ragft.report.stats import Scores, format_p, holm, interval, paired_p
 P_INFIX = "_p_vs_"  # CSV column f"{metric}_p_vs_{reference}"
 HOLM_INFIX = "_holm_vs_"  # CSV column f"{metric}_holm_vs_{reference}": the same p, Holm-adjusted
 SEED_KEYS = ("seed_min", "seed_max", "seed_sd")  # a metric's spread over training-seed replicates
-AVERAGED_COST = frozenset({"train_seconds", "device_hours", "peak_memory_mb"})  # over replicates
 MISSING = "-"
 COUNT_COLUMNS = ("n", "shots", "replicates", "train_tokens", "truncated_prompts")  # shown as integers even when NaN made them float
 COST_KEYS = ("train_tokens", "train_seconds", "device_hours", "train_device", "peak_memory_mb")
@@ -70,8 +69,7 @@ def holm_adjusted(p: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[st
 def system_stats(runs: Sequence[dict], scores: Scores, n_boot: int = 1000, seed: int = 0) -> dict:
     """A system's row data from the metrics.json of each of its runs (one per replicate) and its scores:
     each scored metric's mean, interval and spread over replicates (stats.interval), the cost per question
-    averaged over the runs, the training cost of the first run's adapter (the replicates train the same
-    data: same tokens) with its seconds and device-hours averaged."""
+    and the training cost per adapter, averaged over the runs."""
     for run in runs:
         if run.get("n") != len(scores.ids):  # the predictions scored here must be those evaluate counted
             raise ValueError(f"metrics.json counts {run.get('n')} questions, the predictions {len(scores.ids)}")
@@ -81,8 +79,8 @@ def system_stats(runs: Sequence[dict], scores: Scores, n_boot: int = 1000, seed:
     for key in ("prompt_tokens", "latency_s", "questions_per_s"):
         values = [r[key] for r in runs if r.get(key) is not None]
         out[key] = float(np.mean(values)) if values else None
-    if "cost" in runs[0]:
-        out["cost"] = {k: float(np.mean([r["cost"][k] for r in runs])) if k in AVERAGED_COST else v
+    if "cost" in runs[0]:  # numbers averaged over the replicates' adapters (seeds order batches differently)
+        out["cost"] = {k: float(np.mean([r["cost"][k] for r in runs])) if _numeric(v) else v
                        for k, v in runs[0]["cost"].items()}
     return out
 
@@ -168,6 +166,10 @@ def table_view(df: pd.DataFrame, headline: list[str] | tuple[str, ...] = ("f1", 
     for c in keep:
         out[VIEW_NAMES.get(c, c)] = df[c]
     return out
+
+
+def _numeric(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _num(v) -> float:

@@ -296,13 +296,13 @@ def test_system_stats_of_one_run_and_of_replicates():
     assert (one["replicates"], one["system"], one["latency_s"]) == (1, "rag", 0.5)
     with pytest.raises(ValueError, match="metrics.json counts 30 questions, the predictions 29"):
         system_stats([stored], Scores.from_runs([system_scores(preds[1:])]), 200, 3)
-    # three replicates: each metric the mean over them, costs averaged, train tokens the first's
+    # three replicates: each metric the mean over them, costs averaged
     runs = [[dict(p, prediction="x y" if (i + k) % 3 else "q") for i, p in enumerate(preds)] for k in range(3)]
-    cost = [{"train_tokens": 900, "train_seconds": s, "device_hours": s / 3600, "train_device": "cpu"} for s in (10, 20, 60)]
+    cost = [{"train_tokens": 900 + s, "train_seconds": s, "device_hours": s / 3600, "train_device": "cpu"} for s in (10, 20, 60)]
     stored3 = [{**aggregate_answers(r), "cost": c, "latency_s": 0.5 + k} for k, (r, c) in enumerate(zip(runs, cost))]
     three = system_stats(stored3, Scores.from_runs([system_scores(r) for r in runs]), 200, 3)
     assert three["replicates"] == 3 and three["accuracy"]["mean"] == pytest.approx(20 / 30)
-    assert three["cost"] == {"train_tokens": 900, "train_seconds": 30.0, "device_hours": pytest.approx(30 / 3600),
+    assert three["cost"] == {"train_tokens": 930.0, "train_seconds": 30.0, "device_hours": pytest.approx(30 / 3600),
                              "train_device": "cpu"}
     assert three["latency_s"] == 1.5 and three["accuracy"]["seed_min"] == three["accuracy"]["seed_max"]
     with pytest.raises(ValueError, match="replicates were scored on different questions"):
