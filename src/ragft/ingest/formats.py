@@ -134,6 +134,7 @@ def _edge_lines(page: str) -> list[int]:
 
 
 def _edge_keys(page: str, index: int) -> list[tuple[int, set[tuple]]]:
+    """(line index, its running keys) of each edge line of page `index`."""
     lines = page.split("\n")
     return [(i, _running_keys(lines[i], index)) for i in _edge_lines(page)]
 
