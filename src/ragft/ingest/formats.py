@@ -24,10 +24,11 @@ HTML_BLOCKS = ("p, div, section, article, main, li, ul, ol, dl, dt, dd, h1, h2, 
                "blockquote, table, tr, figcaption, caption, address, hr, br")
 HTML_CELLS = "td, th"
 RUNNING_EDGE = 2  # header/footer candidates: this many non-blank lines at each end of a page
-RUNNING_SHARE = 0.5  # ... that recur (digits ignored) on at least this share of pages
-RUNNING_MIN_PAGES = 3  # ... and on at least this many pages
+RUNNING_SHARE = 0.5  # ... that recur on at least this share of pages (see drop_running_lines)
+RUNNING_MIN_PAGES = 3  # ... and on at least this many pages; also the shortest run of page numbers
 
 _DIGITS = re.compile(r"\d+")
+_BARE_NUMBER = re.compile(r"\D*?(\d+)\D*")  # one number, nothing else but punctuation: `12`, `- 12 -`
 
 
 class Reject(Exception):
@@ -107,23 +108,22 @@ def _page_text(page) -> str:
 
 
 def drop_running_lines(pages: list[str]) -> tuple[list[str], int]:
-    """Remove running headers and footers: lines near a page's top or bottom whose digit-blind form
-    (`Page 3 of 9` ~ `Page # of #`) recurs there on most pages; (pages, lines removed)."""
+    """Remove running headers and footers: lines near a page's top or bottom that recur there on most
+    pages as the same text, as the same text but its numbers when it has letters (`Page 3 of 9` ~
+    `Page 4 of 9`), or as a bare page number counting up with the page (`12`, `- 13 -`); (pages,
+    lines removed). A number without letters (`$ 1,234`, `(370)`) goes only when its text recurs."""
     if len(pages) < RUNNING_MIN_PAGES:
         return pages, 0
-    counts: Counter[str] = Counter()
-    for page in pages:
-        counts.update({_running_key(page.split("\n")[i]) for i in _edge_lines(page)})
-    need = max(RUNNING_MIN_PAGES, math.ceil(RUNNING_SHARE * len(pages)))
-    running = {key for key, n in counts.items() if n >= need}
+    edges = [_edge_keys(page, p) for p, page in enumerate(pages)]  # [(line index, its keys)] per page
+    counts = Counter(key for page in edges for key in set().union(*(keys for _, keys in page)))
+    running = _running(counts, max(RUNNING_MIN_PAGES, math.ceil(RUNNING_SHARE * len(pages))))
     if not running:
         return pages, 0
     removed, out = 0, []
-    for page in pages:
-        lines = page.split("\n")
-        drop = {i for i in _edge_lines(page) if _running_key(lines[i]) in running}
+    for page, page_edges in zip(pages, edges):
+        drop = {i for i, keys in page_edges if keys & running}
         removed += len(drop)
-        out.append("\n".join(line for i, line in enumerate(lines) if i not in drop))
+        out.append("\n".join(line for i, line in enumerate(page.split("\n")) if i not in drop))
     return out, removed
 
 
@@ -133,8 +133,34 @@ def _edge_lines(page: str) -> list[int]:
     return sorted(set(idx[:RUNNING_EDGE] + idx[-RUNNING_EDGE:]))
 
 
-def _running_key(line: str) -> str:
-    return _DIGITS.sub("#", " ".join(line.split()).lower())
+def _edge_keys(page: str, index: int) -> list[tuple[int, set[tuple]]]:
+    """(line index, its running keys) of each edge line of page `index`."""
+    lines = page.split("\n")
+    return [(i, _running_keys(lines[i], index)) for i in _edge_lines(page)]
+
+
+def _running_keys(line: str, page: int) -> set[tuple]:
+    """The forms in which an edge line of page `page` (0-based) may recur: ("text", its text); if it
+    has letters, ("blind", its text with each number as #); if it is a bare number, ("page", its
+    shape, the number minus the page index), which stays the same while it counts up with the page."""
+    text = " ".join(line.split()).lower()
+    keys = {("text", text)}
+    if any(c.isalpha() for c in text):
+        keys.add(("blind", _DIGITS.sub("#", text)))
+    elif number := _BARE_NUMBER.fullmatch(text):
+        keys.add(("page", _DIGITS.sub("#", text), int(number[1]) - page))
+    return keys
+
+
+def _running(counts: Counter[tuple], need: int) -> set[tuple]:
+    """The keys on at least `need` pages; page numbers count when they run on RUNNING_MIN_PAGES pages
+    with one offset and such runs of one shape (numbering restarts in each appendix) cover `need`."""
+    running = {key for key, n in counts.items() if key[0] != "page" and n >= need}
+    runs = [key for key, n in counts.items() if key[0] == "page" and n >= RUNNING_MIN_PAGES]
+    shapes: Counter[str] = Counter()
+    for key in runs:
+        shapes[key[1]] += counts[key]
+    return running | {key for key in runs if shapes[key[1]] >= need}
 
 
 # --- DOCX ------------------------------------------------------------------------------------

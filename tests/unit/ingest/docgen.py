@@ -70,11 +70,13 @@ FILING_ROWS = ("Net sales", "Cost of sales", "Selling, general and administrativ
                "Operating income", "Interest expense", "Income taxes", "Net income")
 
 
-def make_filing_pdf(pages: int) -> tuple[bytes, list[str]]:
+def make_filing_pdf(pages: int, footer: str = "{page}", totals: list[str] | None = None) -> tuple[bytes, list[str]]:
     """A PDF laid out as an SEC 10-K (fpdf2), and its prose paragraphs: on each page a running
     header, a paragraph, a financial table ((Millions) 2018 2017 2016, then rows of `$` and amounts
-    or `-`), a paragraph and a page number. Each cell is its own text object, with an invisible
-    space below it, as HTML-to-PDF filings are written, so the text layer gives one cell per line."""
+    or `-`), a paragraph, then with `totals` a row `Total assets $ {totals[page]}`, and a footer
+    (`footer` with the page number, default the bare number). Each cell is its own text object, with
+    an invisible space below it, as HTML-to-PDF filings are written, so the text layer gives one cell
+    per line."""
     from fpdf import FPDF
 
     class Filing(FPDF):
@@ -85,7 +87,7 @@ def make_filing_pdf(pages: int) -> tuple[bytes, list[str]]:
         def footer(self):
             self.set_y(-15)
             self.set_font("Helvetica", size=8)
-            self.cell(0, 8, str(self.page_no()), align="C")
+            self.cell(0, 8, footer.format(page=self.page_no()), align="C")
 
     pdf, paragraphs = Filing(), []
     for page in range(pages):
@@ -98,16 +100,25 @@ def make_filing_pdf(pages: int) -> tuple[bytes, list[str]]:
         for r, label in enumerate(FILING_ROWS):
             amounts = ["-" if (r + c + page) % 4 == 0 else f"{(page * 977 + r * 131 + c * 17) % 9000 + 100:,}" for c in range(3)]
             rows.append([(15, label)] + [cell for c, a in enumerate(amounts) for cell in ((82 + 35 * c, "$"), (90 + 35 * c, a))])
-        y = pdf.get_y() + 8
-        for row in rows:
-            for x, text in row:
-                pdf.text(x, y, text)
-                pdf.text(x, y + 3, " ")
-            y += 6
+        y = _cells(pdf, rows, pdf.get_y() + 8)
         pdf.set_font("Helvetica", size=10)
         pdf.set_y(y)
         pdf.multi_cell(0, 5, paragraphs[-1], new_x="LMARGIN", new_y="NEXT")
+        if totals:
+            pdf.set_font("Helvetica", size=9)
+            _cells(pdf, [[(15, "Total assets"), (82, "$"), (90, totals[page])]], pdf.get_y() + 6)
     return bytes(pdf.output()), paragraphs
+
+
+def _cells(pdf, rows: list[list[tuple[int, str]]], y: float) -> float:
+    """Write each (x, text) cell of each row at height y, 6 apart, each with an invisible space
+    below it; the y after the last row."""
+    for row in rows:
+        for x, text in row:
+            pdf.text(x, y, text)
+            pdf.text(x, y + 3, " ")
+        y += 6
+    return y
 
 
 def prose_with_nuls() -> tuple[bytes, str, str]:

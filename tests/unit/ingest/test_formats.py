@@ -74,6 +74,38 @@ def test_drop_running_lines_removes_recurring_edges_only():
     assert drop_running_lines(varied) == (varied, 0)
 
 
+@pytest.mark.parametrize(
+    "footers",
+    [
+        [f"Acme Corp 2018 Form 10-K | Page {n}" for n in range(1, 9)],
+        [f"- {n} -" for n in range(3, 11)],  # numbered from the third sheet
+        [f"F-{n}" for n in range(1, 9)],
+        ["1", "2", "3", "4", "5", "1", "2", "3"],  # numbering restarts in a three-page appendix
+    ],
+    ids=["letters-and-page-number", "dashed-page-number", "lettered-page-number", "restarting-page-number"],
+)
+@pytest.mark.parametrize(
+    "amounts",
+    [
+        ["1,234", "5,678", "9,012", "3,456", "7,890", "2,345", "6,789", "4,321"],
+        ["(370)", "(415)", "(128)", "(906)", "(551)", "(273)", "(684)", "(349)"],
+        ["51", "197", "58", "133", "2014", "2017", "12", "9"],  # table cells at 3M's 2018 10-K page ends
+        ["12.5%", "3.1%", "40.2%", "7.7%", "18.0%", "9.4%", "21.6%", "5.3%"],
+    ],
+    ids=["thousands", "negatives", "integers", "percents"],
+)
+def test_drop_running_lines_keeps_amounts_of_one_shape_above_the_footer(amounts, footers):
+    bodies = [make_prose(f"page {i}", 40).replace(". ", ".\n") for i in range(8)]
+    pages = [f"{body}\n{amount}\n{footer}" for body, amount, footer in zip(bodies, amounts, footers)]
+    assert drop_running_lines(pages) == ([f"{body}\n{amount}" for body, amount in zip(bodies, amounts)], 8)
+
+
+def test_drop_running_lines_drops_a_number_without_letters_only_when_its_text_recurs():
+    bodies = [make_prose(f"page {i}", 40).replace(". ", ".\n") for i in range(4)]
+    pages = [f"2018\n{body}\n{n}" for body, n in zip(bodies, ["3", "5", "4", "2"])]
+    assert drop_running_lines(pages) == ([f"{body}\n{n}" for body, n in zip(bodies, ["3", "5", "4", "2"])], 4)
+
+
 def test_docx_text_reads_paragraphs_and_tables_in_order():
     raw = make_docx("Spring memo", ["First paragraph.", "Second."], [["Variety", "Yield"], ["Amber", "12 t"]])
     assert docx_text(raw) == ("Spring memo", "Spring memo\nFirst paragraph.\nSecond.\nVariety | Yield\nAmber | 12 t")

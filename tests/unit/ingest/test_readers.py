@@ -19,7 +19,14 @@ from ragft.ingest.readers import (
 )
 from ragft.ingest.run import make_options
 
-from .docgen import ORCHARD_PAGES, ORCHARD_TEXT, make_docx, make_pdf, make_prose
+from .docgen import (
+    ORCHARD_PAGES,
+    ORCHARD_TEXT,
+    make_docx,
+    make_filing_pdf,
+    make_pdf,
+    make_prose,
+)
 
 OPTS = make_options()  # the schema's clean defaults
 
@@ -34,6 +41,19 @@ def test_pdf_doc_keeps_page_starts_and_counts_repairs():
     starts = meta["page_starts"]
     assert starts == [0, 0, ORCHARD_TEXT.index("Pears"), ORCHARD_TEXT.index("Plums")]
     assert bisect.bisect_right(starts, ORCHARD_TEXT.index("Quinces")) == 3  # 1-based page of a character
+
+
+def test_pdf_amounts_at_page_ends_are_kept_and_the_running_footer_dropped():
+    """Every page ends with an amount of one shape (#,###) above its footer: the amounts are table
+    content, not a running footer; the footer, the same text but its page number, is one."""
+    totals = ["1,234", "5,678", "9,012", "3,456", "7,890", "2,345", "6,789", "4,321", "8,765", "1,357", "2,468", "9,753"]
+    raw, _ = make_filing_pdf(12, footer="Acme Corp 2018 Form 10-K | Page {page}", totals=totals)
+    [doc] = read_pdf(raw, "filings/acme_2018_10k.pdf", OPTS)
+    text, starts = doc["text"], doc["meta"]["page_starts"]
+    pages = [text[start:end] for start, end in zip(starts, starts[1:] + [len(text)])]
+    assert [page.split()[-3:] for page in pages] == [["assets", "$", total] for total in totals]
+    assert "Form 10-K" not in text and "ANNUAL REPORT" not in text
+    assert doc["meta"]["repairs"] == {"running_lines": 24}  # 12 headers and 12 footers, no amount
 
 
 def test_join_pages_offsets():
