@@ -100,8 +100,9 @@ def token_windows(offsets: list[tuple[int, int]], size: int, overlap: int, count
     if size <= overlap:
         raise ValueError(f"chunk size ({size}) must be larger than overlap ({overlap})")
     windows, i, n = [], 0, len(offsets)
+    ones = [1] * n  # each token's own count, for `shrink`
     while i < n:
-        j = shrink(i, min(i + size, n), size, [1] * n, count)
+        j = shrink(i, min(i + size, n), size, ones, count)
         windows.append((i, j))
         if j == n:
             break
@@ -178,8 +179,9 @@ def _trimmed(text: str, s: int, e: int) -> tuple[int, int]:
     return s, e
 
 
-def chunk_spans(text: str, tokenizer, size: int, overlap: int, strategy: str) -> list[tuple[int, int]]:
-    """The character spans of a text's chunks, each of at most `size` real tokens."""
+def chunk_spans(text: str, tokenizer, size: int, overlap: int, strategy: str) -> list[tuple[int, int, int]]:
+    """The character span `(start, end, tokens)` of each of a text's chunks, with its real token
+    count, at most `size`."""
     offsets = token_offsets(tokenizer, text)
     starts, ends = [o[0] for o in offsets], [o[1] for o in offsets]
     counted: dict[tuple[int, int], int] = {}
@@ -219,16 +221,14 @@ def chunk_spans(text: str, tokenizer, size: int, overlap: int, strategy: str) ->
                  for w in packed(sentences[bisect_left(firsts, a):bisect_left(firsts, b)])]
     else:
         raise ValueError(f"chunk.strategy {strategy!r} is not one of: {', '.join(STRATEGIES)}")
-    return [(s, e) for s, e in spans if s < e]
+    return [(s, e, count(s, e)) for s, e in spans if s < e]
 
 
 def chunk_doc(doc: dict, tokenizer, size: int, overlap: int, strategy: str = "sentences") -> list[dict]:
     """The chunks of one doc: `{"id", "doc_id", "text", "start", "end", "n_tokens"}`."""
     text = doc["text"]
-    spans = chunk_spans(text, tokenizer, size, overlap, strategy)
-    counts = count_tokens(tokenizer, [text[s:e] for s, e in spans])
-    return [{"id": f"{doc['id']}#{n:04d}", "doc_id": doc["id"], "text": text[s:e], "start": s, "end": e,
-             "n_tokens": k} for n, ((s, e), k) in enumerate(zip(spans, counts))]
+    return [{"id": f"{doc['id']}#{n:04d}", "doc_id": doc["id"], "text": text[s:e], "start": s, "end": e, "n_tokens": k}
+            for n, (s, e, k) in enumerate(chunk_spans(text, tokenizer, size, overlap, strategy))]
 
 
 def chunk_docs(docs: Iterable[dict], tokenizer, size: int, overlap: int, strategy: str = "sentences") -> list[dict]:

@@ -187,3 +187,12 @@ def test_a_byte_level_chunk_counts_the_spaces_its_words_carry(tokenizer_dirs):
         ("Eta theta iota. Kappa lambda mu.", 8),
     ]
     assert [c["n_tokens"] for c in chunks] == [len(tok.encode(c["text"]).ids) for c in chunks]
+
+
+def test_a_wordpiece_window_cut_inside_a_word_counts_what_its_text_tokenizes_to(tokenizer):
+    # "Korvell" is ko ##r ##vel ##l: a window from ##r holds 4 of the doc's tokens, but its text
+    # "rvell wheat" is 3 (rv ##ell wheat); on the 3M 10-K, 45 of 2,522 windows of 64 held more than 64
+    doc = {"id": "d", "text": "Sow Korvell wheat in March and harvest Korvell in July."}
+    assert [(c["text"], c["n_tokens"]) for c in chunk_doc(doc, tokenizer, 4, 1, strategy="tokens")] == [
+        ("Sow Kor", 4), ("rvell wheat", 3), ("wheat in March and", 4), ("and harvest Kor", 4), ("rvell in", 3),
+        ("in July.", 3)]
