@@ -15,6 +15,7 @@ from ragft.config import (
 from ragft.ingest.sources import discover
 from ragft.models.specs import built_dir, gpu_present, llm_host_mb
 from ragft.retrieval.files import index_files
+from ragft.retrieval.window import chunk_size_error
 
 
 # A config mistake stops the run here, before any job, in one line naming the key.
@@ -23,6 +24,9 @@ try:
 except ConfigError as err:
     sys.exit(f"ragft: {err}")
 validate(config, "../config/config.schema.yaml")  # fills in defaults
+# So does a chunk longer than the embedder reads (max_seq_length less special tokens and prompt).
+if message := chunk_size_error(config):
+    sys.exit(f"ragft: {message}")
 
 RECIPE_DEFAULTS = recipe_defaults(workflow.source_path("../config/config.schema.yaml"))
 CORPORA = list(config["corpora"])

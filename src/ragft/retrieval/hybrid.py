@@ -3,9 +3,16 @@
 Fusion (`fuse`) is `weight · dense part + (1 − weight) · BM25 part`, where a part is the
 min-max-normalised score within the query's list (`score`, the convex combination that Bruch et
 al. 2023 found better than RRF) or `1 / (rrf_k + rank)` (`rrf`, weighted reciprocal rank fusion),
-and a chunk missing from a list gets 0 from it. The weight is chosen on the train questions
-(`choose_weight`), never on the eval ones: every weight of a grid from 0 (BM25 alone) to 1 (dense
-alone) is scored, so on those questions the chosen fusion is at least as good as either part.
+and a chunk missing from a list gets 0 from it. Ties and empty matches carry no preference:
+- a BM25 hit scoring 0 matched no query term (bm25s still fills its top k with such chunks, in
+  arbitrary order), so it is no hit at all: it gets nothing from BM25 in either method;
+- equal scores share a rank (the best of theirs: 1, 2, 2, 4), so they get equal RRF credit;
+- a list whose scores are all equal (a single hit included) has no spread to normalise: in
+  `score` fusion it gives 0 to each of its chunks, as to a missing one.
+Fused ties go to the better rank in the list with the larger weight, then in the other, and only
+then to the smaller chunk id. The weight is chosen on the train questions (`choose_weight`), never
+on the eval ones: every weight of a grid from 0 (BM25 alone) to 1 (dense alone) is scored, so on
+those questions the chosen fusion is at least as good as either part.
 """
 
 from __future__ import annotations
@@ -23,25 +30,37 @@ METHODS = ("score", "rrf")
 Hits = list[tuple[str, float]]
 
 
+def matched(bm25: Hits) -> Hits:
+    """The BM25 hits that matched a query term (score above 0); the others' order is arbitrary."""
+    return [(c, s) for c, s in bm25 if s > 0]
+
+
+def ranks(hits: Hits) -> dict[str, int]:
+    """Each hit's rank by score, 1 the best; equal scores share the best rank of theirs (1, 2, 2, 4)."""
+    desc = np.sort(-np.array([s for _, s in hits], dtype=np.float64))
+    return {c: int(np.searchsorted(desc, -s, side="left")) + 1 for c, s in hits}
+
+
 def _parts(hits: Hits, method: str, rrf_k: int) -> dict[str, float]:
     if method == "rrf":
-        return {c: 1.0 / (rrf_k + rank) for rank, (c, _) in enumerate(hits, 1)}
+        return {c: 1.0 / (rrf_k + r) for c, r in ranks(hits).items()}
     if not hits:
         return {}
     scores = [s for _, s in hits]
     lo, hi = min(scores), max(scores)
-    return {c: (s - lo) / (hi - lo) if hi > lo else 1.0 for c, s in hits}
+    return {c: (s - lo) / (hi - lo) if hi > lo else 0.0 for c, s in hits}  # all equal: no preference
 
 
 def _candidates(dense: Hits, bm25: Hits, method: str, rrf_k: int):
-    """Every chunk of either list (by id) with its dense and BM25 parts and ranks (absent: last)."""
+    """Every chunk of either list (by id; BM25's unmatched left out) with its dense and BM25 parts
+    and ranks (absent: after the last)."""
     if method not in METHODS:
         raise ValueError(f"retrieval.hybrid.method {method!r} is not one of: {', '.join(METHODS)}")
+    bm25 = matched(bm25)
     d, b = _parts(dense, method, rrf_k), _parts(bm25, method, rrf_k)
-    d_rank = {c: i for i, (c, _) in enumerate(dense)}
-    b_rank = {c: i for i, (c, _) in enumerate(bm25)}
+    d_rank, b_rank = ranks(dense), ranks(bm25)
     ids = sorted({*d, *b})
-    far = len(dense) + len(bm25)
+    far = len(dense) + len(bm25) + 1
     return (ids, np.array([d.get(c, 0.0) for c in ids]), np.array([b.get(c, 0.0) for c in ids]),
             np.array([d_rank.get(c, far) for c in ids]), np.array([b_rank.get(c, far) for c in ids]))
 
@@ -55,9 +74,9 @@ def _ranked(candidates, weight: float, k: int | None = None) -> Hits:
 
 
 def fuse(dense: Hits, bm25: Hits, weight: float, method: str = "score", rrf_k: int = 60) -> Hits:
-    """Both lists of one query fused into one, best first. Ties go to the better rank in the list
-    with the larger weight, then in the other, then to the smaller id; so weight 1 keeps the dense
-    order and weight 0 the BM25 order."""
+    """Both lists of one query fused into one, best first, without BM25's unmatched (score 0) hits.
+    Ties go to the better rank in the list with the larger weight, then in the other, then to the
+    smaller id; so weight 1 keeps the dense order and weight 0 the BM25 order."""
     return _ranked(_candidates(dense, bm25, method, rrf_k), weight)
 
 

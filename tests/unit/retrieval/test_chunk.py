@@ -123,3 +123,76 @@ def test_tokenizers_loader_chunks_exactly_as_autotokenizer(tokenizer, strategy):
     ours = chunk_doc({"id": "d.md", "text": long}, fast, 16, 4, strategy)
     assert ours == chunk_doc({"id": "d.md", "text": long}, tokenizer, 16, 4, strategy)
     assert sum(c["n_tokens"] for c in ours) > 128 and ours[-1]["end"] == len(long)
+
+
+LONG = ("Wheat needs nitrogen, phosphorus and potassium, sown in rows twenty centimetres apart, watered weekly "
+        "in dry spells and harvested when the grain is hard and golden under the sun")
+TEXT = MD + "\n" + FOUR["text"] + "\n\n" + LONG + ". " + FOUR["text"] + "\n"
+
+
+@pytest.fixture(scope="module")
+def tokenizer_dirs(tmp_path_factory):
+    """Folders of three kinds of tokenizer: MiniLM's WordPiece, and two trained here whose offsets
+    hold the space before a word: GPT-2-style byte-level BPE ("Ġbeta") and SentencePiece-style
+    BPE as Llama 2 and Mistral have ("▁beta")."""
+    from tokenizers import ByteLevelBPETokenizer, SentencePieceBPETokenizer
+    from transformers import GPT2TokenizerFast, LlamaTokenizerFast
+
+    byte_level = ByteLevelBPETokenizer()
+    byte_level.train_from_iterator([TEXT] * 20, vocab_size=400, special_tokens=["<|endoftext|>"], show_progress=False)
+    pieces = SentencePieceBPETokenizer()
+    pieces.train_from_iterator([TEXT] * 20, vocab_size=400, special_tokens=["<unk>", "<s>", "</s>"], show_progress=False)
+    dirs = {"wordpiece": minilm_path()}
+    for name, tok in [("bytelevel", GPT2TokenizerFast(tokenizer_object=byte_level._tokenizer, eos_token="<|endoftext|>")),
+                      ("sentencepiece", LlamaTokenizerFast(tokenizer_object=pieces._tokenizer, bos_token="<s>",
+                                                           eos_token="</s>", unk_token="<unk>", legacy=True))]:
+        dirs[name] = str(tmp_path_factory.mktemp(name))
+        tok.save_pretrained(dirs[name])
+    return dirs
+
+
+def test_chunk_token_counts_are_the_tokenizers_own_and_never_above_size(tokenizer_dirs):
+    """n_tokens == len(tokenizer(chunk text, add_special_tokens=False).input_ids) <= size, for every
+    chunk, tokenizer kind and strategy; and every character but whitespace is in a chunk."""
+    from transformers import AutoTokenizer
+
+    wrong = []
+    for name, folder in tokenizer_dirs.items():
+        auto = AutoTokenizer.from_pretrained(folder)
+        for tok in (load_offsets_tokenizer(folder), auto):
+            for strategy in ("tokens", "sentences", "markdown"):
+                for size, overlap in ((8, 3), (16, 4), (32, 8)):
+                    chunks = chunk_doc({"id": "d.md", "text": TEXT}, tok, size, overlap, strategy)
+                    real = [len(auto(c["text"], add_special_tokens=False).input_ids) for c in chunks]
+                    wrong += [(name, strategy, size, c["n_tokens"], n, c["text"]) for c, n in zip(chunks, real)
+                              if c["n_tokens"] != n or n > size]
+                    covered = {i for c in chunks for i in range(c["start"], c["end"])}
+                    assert all(TEXT[i].isspace() for i in range(len(TEXT)) if i not in covered)
+                    assert all(TEXT[c["start"]:c["end"]] == c["text"] == c["text"].strip() for c in chunks)
+    assert wrong == []
+
+
+def test_a_byte_level_chunk_counts_the_spaces_its_words_carry(tokenizer_dirs):
+    # GPT-2-style offsets put " grows" at the space before it, so counting the tokens lying wholly
+    # inside each sentence missed one per sentence and every line break: packed at size 16, the
+    # second chunk was "It grows fast.\n\n## Agronomy\n\n### Sowing", 18 tokens counted, 19 real
+    tok = load_offsets_tokenizer(tokenizer_dirs["bytelevel"])
+    chunks = chunk_doc({"id": "d.md", "text": TEXT}, tok, 16, 4, "sentences")
+    assert [(c["text"], c["n_tokens"]) for c in chunks[:6]] == [
+        ("# Korvell\n\nKorvell is a wheat. It grows fast.", 16),
+        ("## Agronomy\n\n### Sowing", 12),
+        ("Sow in March. Harvest in July.", 11),
+        ("## Advice\n\nWater weekly.\n\nAlpha beta gamma.", 15),
+        ("Alpha beta gamma. Delta epsilon zeta. Eta theta iota.", 12),  # carried over: overlap 4
+        ("Eta theta iota. Kappa lambda mu.", 8),
+    ]
+    assert [c["n_tokens"] for c in chunks] == [len(tok.encode(c["text"]).ids) for c in chunks]
+
+
+def test_a_wordpiece_window_cut_inside_a_word_counts_what_its_text_tokenizes_to(tokenizer):
+    # "Korvell" is ko ##r ##vel ##l: a window from ##r holds 4 of the doc's tokens, but its text
+    # "rvell wheat" is 3 (rv ##ell wheat); on the 3M 10-K, 45 of 2,522 windows of 64 held more than 64
+    doc = {"id": "d", "text": "Sow Korvell wheat in March and harvest Korvell in July."}
+    assert [(c["text"], c["n_tokens"]) for c in chunk_doc(doc, tokenizer, 4, 1, strategy="tokens")] == [
+        ("Sow Kor", 4), ("rvell wheat", 3), ("wheat in March and", 4), ("and harvest Kor", 4), ("rvell in", 3),
+        ("in July.", 3)]

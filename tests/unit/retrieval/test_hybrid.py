@@ -35,6 +35,41 @@ def test_weighted_reciprocal_rank_fusion():
         fuse(DENSE, BM25, 0.5, method="max")
 
 
+# A question of stop words only ("what is the of it?"): BM25 matches nothing, yet bm25s fills its top k
+# with score-0 chunks in arbitrary order; they are no evidence, so the dense order must win.
+STOP_DENSE = [("a", 0.62), ("b", 0.55), ("c", 0.41)]
+STOP_BM25 = [("x", 0.0), ("y", 0.0), ("a", 0.0)]
+
+
+@pytest.mark.parametrize("method", ["score", "rrf"])
+@pytest.mark.parametrize("weight", [0.1, 0.3, 0.5, 0.9])
+def test_a_question_bm25_matches_nothing_keeps_the_dense_order(method, weight):
+    assert [c for c, _ in fuse(STOP_DENSE, STOP_BM25, weight, method)] == ["a", "b", "c"]
+
+
+def test_bm25s_zero_score_tail_gets_no_rrf_credit():
+    fused = dict(fuse([("a", 0.9), ("b", 0.8)], [("c", 4.0), ("b", 0.0), ("d", 0.0)], 0.5, method="rrf", rrf_k=60))
+    # b is dense rank 2 only (0.5/62), not also BM25 rank 2; d, a zero-score BM25 hit alone, is no hit at all
+    assert {c: round(s, 6) for c, s in fused.items()} == {"a": round(0.5 / 61, 6), "c": round(0.5 / 61, 6),
+                                                         "b": round(0.5 / 62, 6)}
+
+
+def test_equal_scores_share_a_rank_and_only_then_the_chunk_id_decides():
+    dense = [("b", 0.7), ("a", 0.7), ("c", 0.2)]  # b listed first, but a and b are tied
+    bm25 = [("d", 3.0), ("c", 3.0), ("e", 1.0)]
+    fused = rounded(fuse(dense, bm25, 0.5, method="rrf", rrf_k=60))
+    # a, b: dense rank 1 (0.5/61); c: dense rank 3 and BM25 rank 1 (0.5/63 + 0.5/61); d: BM25 rank 1; e: rank 3
+    assert fused == [("c", 0.016133), ("a", 0.008197), ("b", 0.008197), ("d", 0.008197), ("e", 0.007937)]
+    assert [c for c, _ in fuse(dense, bm25, 1.0)] == ["a", "b", "c", "d", "e"]  # dense ties: by id, not list order
+    assert [c for c, _ in fuse(dense, bm25, 0.0, method="rrf")] == ["c", "d", "e", "a", "b"]
+
+
+def test_a_list_of_equal_scores_prefers_none_of_its_chunks():
+    # min-max of a constant list is 0 for every hit, as for a missing chunk: BM25 alone orders them
+    assert rounded(fuse([("a", 0.5), ("b", 0.5)], [("b", 2.0), ("c", 1.0), ("d", 0.5)], 0.9)) == [
+        ("b", 0.1), ("c", 0.033333), ("a", 0.0), ("d", 0.0)]
+
+
 # Two train questions that each part gets right only once (MRR@10 0.75 each); fused, both are right.
 CHUNK_DOC = {"a1": "A", "b1": "B", "c1": "C"}
 CHUNK_TEXT = {"a1": "alpha", "b1": "beta", "c1": "gamma"}
