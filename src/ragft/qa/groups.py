@@ -1,7 +1,9 @@
-"""Question groups: gold questions that share a gold doc and a normalised answer, joined transitively.
+"""Question groups: gold questions that share a gold doc and a normalised answer, or the chunk they
+were generated from (`meta.chunk_id`), joined transitively.
 
 Two questions about one passage with one answer are paraphrases: a model trained on one has seen
-the other's answer in the other's context. The split (ragft.qa.gold.split_questions) keeps each
+the other's answer in the other's context; two questions generated from one chunk are read off
+the same few sentences. The split (ragft.qa.gold.split_questions) keeps each
 group on one side, and the decontamination report (ragft.finetune.data_report) counts training
 examples that share a pair with an eval question.
 """
@@ -19,9 +21,16 @@ def gold_keys(question: dict) -> set[tuple[str, str]]:
     return {(doc, a) for doc in question.get("doc_ids") or [] for a in answers if a}
 
 
+def group_keys(question: dict) -> set[tuple]:
+    """What joins a question to others: its `gold_keys` pairs and the chunk it was generated from."""
+    keys: set[tuple] = {("answer", doc, a) for doc, a in gold_keys(question)}
+    chunk = (question.get("meta") or {}).get("chunk_id")
+    return keys | {("chunk", chunk)} if chunk else keys
+
+
 def question_groups(questions: Iterable[dict]) -> list[list[dict]]:
-    """Questions joined when they share a `gold_keys` pair, transitively (union-find); each group
-    sorted by id, groups in the order of their first id. A question without doc ids is alone."""
+    """Questions joined when they share a `group_keys` key, transitively (union-find); each group
+    sorted by id, groups in the order of their first id. A question without doc ids or chunk is alone."""
     order = sorted(questions, key=lambda q: q["id"])
     parent = list(range(len(order)))
 
@@ -33,7 +42,7 @@ def question_groups(questions: Iterable[dict]) -> list[list[dict]]:
 
     first: dict[tuple[str, str], int] = {}  # pair -> the first question that has it
     for i, q in enumerate(order):
-        for key in gold_keys(q):
+        for key in group_keys(q):
             a, b = root(i), root(first.setdefault(key, i))
             parent[max(a, b)] = min(a, b)  # a group's root is its first question
     groups: dict[int, list[dict]] = {}
@@ -56,6 +65,6 @@ def group_counts(train: list[dict], evaluation: list[dict]) -> dict:
 
 
 def shared_with(questions: Iterable[dict], others: Iterable[dict]) -> list[str]:
-    """Ids of the `questions` that share a `gold_keys` pair with one of `others`, sorted."""
-    keys = set().union(*(gold_keys(q) for q in others))
-    return sorted(q["id"] for q in questions if gold_keys(q) & keys)
+    """Ids of the `questions` that share a `group_keys` key with one of `others`, sorted."""
+    keys = set().union(*(group_keys(q) for q in others))
+    return sorted(q["id"] for q in questions if group_keys(q) & keys)
