@@ -54,10 +54,8 @@ def semantic_errors(config: dict) -> list[str]:
             if not glob.glob(src) and not Path(src).exists():
                 out.append(f"config key 'corpora.{name}.source': {src!r} matches no file or directory")
         qa = corpus.get("qa")
-        if qa and not Path(qa).is_file():
-            out.append(f"config key 'corpora.{name}.qa': {qa!r} is not a file")
-        if not qa and not (isinstance(sources, str) and sources.lower().endswith(".json")):
-            out.append(f"config key 'corpora.{name}.qa': required unless source is one SQuAD-style .json file")
+        if qa and qa != QA_GENERATE and not Path(qa).is_file():
+            out.append(f"config key 'corpora.{name}.qa': {qa!r} is not a file (give a questions file, or `generate`)")
     reranker = (config.get("retrieval") or {}).get("reranker") or {}
     for name, system in config.get("systems", {}).items():
         if system.get("retriever") == "rerank" and not reranker.get("model"):
@@ -79,6 +77,20 @@ def semantic_errors(config: dict) -> list[str]:
     if chunk.get("overlap", 0) >= chunk.get("size", 128):
         out.append(f"config key 'chunk.overlap': {chunk.get('overlap')} must be smaller than chunk.size ({chunk.get('size', 128)})")
     return out
+
+
+QA_GENERATE = "generate"  # `corpora.X.qa: generate`: questions generated from the corpus (qa.generate)
+
+
+def qa_file(corpus: dict) -> str | None:
+    """A corpus's gold questions file: its `qa`, else its source when that is one SQuAD-style .json
+    file (not a glob); None when its questions are generated (`qa: generate`, or no `qa` otherwise)."""
+    qa, source = corpus.get("qa"), corpus.get("source")
+    if qa == QA_GENERATE:
+        return None
+    if not qa and isinstance(source, str) and source.lower().endswith(".json") and not glob.has_magic(source):
+        return source
+    return qa or None
 
 
 # The causal LMs the workflow builds for itself: spec -> (folder in the workflow's directory, its rule)

@@ -54,16 +54,37 @@ def test_recipe_defaults_come_from_the_schema():
     assert (d["quantization"], d["r"], d["alpha"], d["target_modules"], d["max_steps"]) == ("nf4", 16, 32, "all-linear", 0)
 
 
-def test_qa_may_be_left_out_only_for_a_squad_json_source(config, tmp_path):
+def test_qa_may_be_left_out_or_generate(config, tmp_path):
+    from ragft.config import qa_file
+
     bench = tmp_path / "bench.json"
     bench.write_text('{"data": []}')
     squad = copy.deepcopy(config)
     squad["corpora"] = {"bench": {"source": str(bench)}}
     check(squad, SCHEMA)
+    assert qa_file(squad["corpora"]["bench"]) == str(bench)  # a SQuAD file's own questions
     folder = copy.deepcopy(config)
     del folder["corpora"]["demo"]["qa"]
-    with pytest.raises(ConfigError, match="config key 'corpora.demo.qa': required unless source is one SQuAD-style .json file"):
+    check(folder, SCHEMA)  # a folder of documents: its questions are generated
+    assert qa_file(folder["corpora"]["demo"]) is None
+    folder["corpora"]["demo"]["qa"] = "generate"
+    check(folder, SCHEMA)
+    assert qa_file(folder["corpora"]["demo"]) is None
+    assert qa_file({"source": "data/*.json"}) is None  # a glob is not one SQuAD file
+    assert qa_file(config["corpora"]["demo"]) == "resources/demo/qa.jsonl"
+    folder["corpora"]["demo"]["qa"] = "no/such/qa.jsonl"
+    with pytest.raises(ConfigError, match="config key 'corpora.demo.qa': 'no/such/qa.jsonl' is not a file"):
         check(folder, SCHEMA)
+
+
+def test_qa_generate_keys_are_checked_and_defaulted(config):
+    assert schema_defaults("qa.generate") == {"method": "cloze", "questions": 500, "per_chunk": 1,
+                                              "min_words": 6, "max_words": 40}
+    assert config["qa"]["generate"] == schema_defaults("qa.generate")
+    bad = copy.deepcopy(config)
+    bad["qa"]["generate"]["method"] = "llm"
+    with pytest.raises(ConfigError, match=r"config key 'qa.generate.method': 'llm' is not one of \['cloze'\]"):
+        check(bad, SCHEMA)
 
 
 def test_clean_defaults_come_from_the_schema():
