@@ -18,8 +18,8 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/ingest.smk"
-include: "rules/qa.smk"
 include: "rules/chunk.smk"
+include: "rules/qa.smk"
 include: "rules/index.smk"
 include: "rules/model.smk"
 include: "rules/finetune.smk"
@@ -30,6 +30,7 @@ include: "rules/report.smk"
 # On a cluster (profiles/slurm) these light jobs run on the submitting host, not as SLURM jobs.
 localrules:
     all,
+    generate_qa,
     split_qa,
     report,
     report_retrieval,

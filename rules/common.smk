@@ -7,6 +7,7 @@ from ragft.config import (
     REPLICATE_SUFFIX,
     ConfigError,
     check,
+    qa_file,
     recipe_defaults,
     replicate_names,
     split_replicate,
@@ -54,9 +55,16 @@ def corpus_files(wildcards):
 
 
 def corpus_qa(wildcards):
-    """A corpus's gold questions: its `qa` file, else its source when that is one SQuAD-style .json."""
-    corpus = config["corpora"][wildcards.corpus]
-    return corpus.get("qa") or corpus["source"]
+    """A corpus's questions: its gold file (its `qa`, or its source when that is one SQuAD-style
+    .json), else the questions rule generate_qa writes from its chunks."""
+    gold = qa_file(config["corpora"][wildcards.corpus])
+    return gold or rules.generate_qa.output.questions.format(corpus=wildcards.corpus)
+
+
+def generation_manifest(wildcards):
+    """generate_qa's counts (split_manifest.json reports them) where a corpus's questions are generated."""
+    gold = qa_file(config["corpora"][wildcards.corpus])
+    return [] if gold else [rules.generate_qa.output.manifest.format(corpus=wildcards.corpus)]
 
 
 def embed_shards(wildcards):

@@ -1,5 +1,6 @@
-from ragft.jsonl import iter_jsonl, write_json, write_jsonl
+from ragft.jsonl import iter_jsonl, read_json, write_json, write_jsonl
 from ragft.logs import setup
+from ragft.qa.cloze import summary
 from ragft.qa.gold import doc_index, read_gold, rejected_gold_docs, split_questions
 from ragft.qa.groups import group_counts
 
@@ -11,11 +12,14 @@ train, evaluation = split_questions(
 write_jsonl(snakemake.output.train, train)
 write_jsonl(snakemake.output.eval, evaluation)
 rejected, not_found = rejected_gold_docs(lost, iter_jsonl(snakemake.input.rejected))
+generated = snakemake.input.generated  # [generate_qa's manifest] where the questions are generated, else []
 manifest = {
+    "source": "generated" if generated else "gold",
+    **({"generator": summary(read_json(generated[0]))} if generated else {}),
     "questions": len(questions),
     "train": len(train),
     "eval": len(evaluation),
-    "groups": group_counts(train, evaluation),  # questions sharing a gold doc and answer stay together
+    "groups": group_counts(train, evaluation),  # questions sharing a gold doc and answer, or a chunk, stay together
     "without_gold_doc": sum(not q["doc_ids"] for q in questions),
     "rejected_gold_docs": rejected,  # rejected items that held a question's gold doc
     "gold_docs_not_found": not_found,  # questions naming a doc neither kept nor rejected

@@ -231,3 +231,9 @@ def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
         "invariant_ok": candidates == len(out) + sum(dropped.values()),
     }
     return sorted(out, key=lambda q: q["id"]), manifest
+
+
+def summary(manifest: dict) -> dict:
+    """What split_manifest.json and the report say of generated questions: the method and its counts."""
+    keys = ("method", "kept", "candidates", "dropped", "chunks_sampled", "chunks", "docs_with_questions", "docs")
+    return {k: manifest[k] for k in keys if k in manifest}
