@@ -4,6 +4,7 @@ rule report:
         predictions=expand("results/{{corpus}}/eval/{run}/predictions.jsonl", run=RUNS),
         judge=judge_inputs,
         loss_curves=expand("results/{{corpus}}/finetune/{recipe}/loss_curve.png", recipe=adapters_used()),
+        questions=rules.split_qa.output.manifest,  # gold or generated: the title says which
     output:
         md="results/{corpus}/report/comparison.md",
         csv=report("results/{corpus}/report/comparison.csv", caption="../report/comparison.rst",

@@ -8,6 +8,7 @@ from ragft.report.stats import Scores
 from ragft.report.tables import (
     comparison_table,
     p_values,
+    questions_label,
     stats_note,
     system_scores,
     system_stats,
@@ -38,9 +39,10 @@ paired = {r: p_values(scores, r, p.bootstrap, p.seed) for r in references}
 table = comparison_table(metrics, p.systems, paired, shown)
 n = metrics[systems[0]]["n"]
 replicates = max(m["replicates"] for m in metrics.values())
+label = questions_label(read_json(inp.questions))  # "" for gold questions; the HTML title says generated ones
 write_comparison(table, out.md, out.csv, out.tex, out.html, headline=[m for m in p.headline if m in shown],
-                 title=f"Systems compared on {corpus}", n_boot=p.bootstrap,
-                 note=stats_note(n, p.bootstrap, p.seed, references, replicates))
+                 title=f"Systems compared on {corpus}" + (f" ({label})" if label else ""), n_boot=p.bootstrap,
+                 note=stats_note(n, p.bootstrap, p.seed, references, replicates, questions=label))
 
 # 4) plots: each metric's bars, quality against cost, each used adapter's training loss
 for metric, path in zip(p.bar_metrics, out.bars):

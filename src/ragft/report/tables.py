@@ -272,13 +272,24 @@ def write_comparison(df: pd.DataFrame, out_md: str | os.PathLike, out_csv: str |
         write_text(out_html, to_html(view, title, note))
 
 
-def stats_note(n: int, n_boot: int, seed: int, references: list[str], replicates: int = 1) -> str:
-    """The lines that say how the table's intervals and p-values were computed."""
+def questions_label(split_manifest: Mapping) -> str:
+    """What the title says of questions generated from the corpus (split_manifest.json's `generator`):
+    "generated questions: 500 kept of 1017 candidates; cloze"; "" for gold questions."""
+    gen = split_manifest.get("generator")
+    if split_manifest.get("source") != "generated" or not gen:
+        return ""
+    return f"generated questions: {gen['kept']} kept of {gen['candidates']} candidates; {gen['method']}"
+
+
+def stats_note(n: int, n_boot: int, seed: int, references: list[str], replicates: int = 1, questions: str = "") -> str:
+    """The lines that say how the table's intervals and p-values were computed, after what the
+    questions are when they were generated (`questions`, a `questions_label`)."""
+    source = f"The questions were generated from the corpus, not written by people ({questions}). " if questions else ""
     refs = " and ".join(f"`{r}`" for r in references) or "none"
     seeds = (f" Fine-tuned systems: the mean over {replicates} adapters trained with different seeds; their "
              f"interval is a two-level bootstrap (questions, then seeds), and `over seeds` gives the lowest and "
              f"highest replicate's mean." if replicates > 1 else "")
-    return (f"n = {n} eval questions, the same for every system. Intervals (95%): Wilson's score interval for "
+    return (f"{source}n = {n} eval questions, the same for every system. Intervals (95%): Wilson's score interval for "
             f"the rates accuracy, exact_match and judge; a percentile bootstrap over questions ({n_boot} resamples, "
             f"seed {seed}) for the rest, Wilson's where every question scored the same 0 or 1.{seeds} p: two-sided "
             f"paired bootstrap against {refs}, questions matched by id; `< {format_p(0, n_boot)[2:]}` means no "
