@@ -1,0 +1,181 @@
+"""Cloze questions: which span is blanked, why a sentence is dropped, and a seeded sample spread over docs."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ragft.answers import holds_answer
+from ragft.jsonl import read_jsonl
+from ragft.qa.cloze import REASONS, cloze, cloze_questions, key_span, sentences, spread
+from ragft.qa.gold import split_questions
+from ragft.qa.groups import question_groups
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def blanked(sentence):
+    span = key_span(sentence)
+    return sentence[span[0]:span[1]] if span else None
+
+
+@pytest.mark.parametrize("sentence, answer", [
+    ("Typical soil pH in Ithmar District runs 6.7 to 7.9.", "6.7 to 7.9"),  # a number beats a name
+    ("A full sack of Calsul seed weighs 12 kg when dry.", "12 kg"),
+    ("The annual rainfall of Ithmar District is 1160 millimetres.", "1160 millimetres"),
+    ("Growers can expect 4.2 tonnes per hectare from Runtal Ganyen.", "4.2 tonnes per hectare"),
+    ("Amka midge was first recorded in the valley in 1998.", "1998"),
+    ("Ithmar District receives most of its rain from May to August.", "May to August"),
+    ("The sowing window of Dulvell Tholu is mid-January to early February.", "mid-January to early February"),
+    ("The extension officer of Ithmar District is Runsen Dulcal.", "Runsen Dulcal"),  # the last name
+    ("Dulvell Tholu was bred by the Calsul Seed Institute.", "Calsul Seed Institute"),
+    ("Visitors to the Bank of the West pay nothing.", "Bank of the West"),
+    ("Grain came from Paris and Rome via Old Port Harbour.", "Old Port Harbour"),  # "and" joins no name
+    ("The museum keeps Mark Twain's desk.", "Mark Twain"),
+    ("Runsen Dulcal advises growers in the north.", None),  # a name at the sentence start is no evidence
+    ("Meet at 10:30 on 12/05 by the gate.", None),  # times and fractions are not quantities
+])
+def test_the_blanked_span(sentence, answer):
+    assert blanked(sentence) == answer
+
+
+def test_a_question_is_the_sentence_with_a_blank_and_the_instruction():
+    assert cloze("Typical soil pH in Ithmar District runs 6.7 to 7.9.", 6, 40) == (
+        "Fill in the blank: Typical soil pH in Ithmar District runs ____.", (40, 50))
+
+
+@pytest.mark.parametrize("sentence, reason", [
+    ("Agronomy", "fragment"),  # a heading
+    ("What is the soil pH of Ithmar District?", "fragment"),  # a question, not a statement
+    ("and most farms sit on pale stony loam in 1998.", "fragment"),  # a sentence cut by a chunk edge
+    ("Yield: 12 kg.", "too_short"),
+    ("Farms " + "in the district " * 14 + "grow 12 kg.", "too_long"),
+    ("It was bred by the Calsul Seed Institute in 1998.", "not_self_contained"),
+    ("These fields gave 12 kg in 1998.", "not_self_contained"),
+    ("As shown in this table, yields reached 12 kg.", "not_self_contained"),
+    ("Use Dulka emulsion when Amka midge passes the threshold.", "no_span"),
+    ("Soil maps of Ithmar District are kept by Ithmar District staff.", "answer_in_question"),
+    ("The 1160 millimetres of Ithmar District fall as 1160 millimetres.", "answer_in_question"),
+])
+def test_why_a_sentence_is_dropped(sentence, reason):
+    assert cloze(sentence, 6, 40) == reason
+
+
+def test_sentences_drop_list_and_heading_marks():
+    text = "# Dulvell Tholu\n\n- Keep seed of Dulvell Tholu dry. Sow in May.\n2) Then harvest."
+    assert [text[s:e] for s, e in sentences(text)] == [
+        "Dulvell Tholu", "Keep seed of Dulvell Tholu dry.", "Sow in May.", "Then harvest."]
+
+
+def chunk(cid, text):
+    return {"id": cid, "doc_id": cid.split("#")[0], "text": text, "start": 0, "end": len(text), "n_tokens": 9}
+
+
+KEPT = "The officer of Kordul District is Runsen Dulcal."
+CHUNKS = [
+    chunk("a.md#0000", "## Agronomy\nThe soil pH of Ithmar District is 6.7 to 7.9."),
+    chunk("a.md#0001", "The soil pH of Ithmar District is 6.7 to 7.9. Yield: 12 kg."),  # overlap: a near duplicate
+    chunk("b.md#0000", "It was bred by the Calsul Seed Institute in 1998."),
+    chunk("c.md#0000", "Use Dulka emulsion when Amka midge passes the threshold."),
+    chunk("d.md#0000", "Soil maps of Ithmar District are kept by Ithmar District staff."),
+    chunk("e.md#0000", "Farms " + "in the district " * 14 + "grow 12 kg. " + KEPT),
+]
+
+
+def test_every_sentence_looked_at_is_kept_or_dropped_for_one_reason():
+    questions, manifest = cloze_questions(CHUNKS, seed=7, questions=10, per_chunk=5)  # every sentence looked at
+    ph = "Fill in the blank: The soil pH of Ithmar District is ____."
+    assert [(q["id"], q["question"], q["answers"]) for q in questions] == [
+        ("a.md#0001#s0", ph, ["6.7 to 7.9"]),  # the chunk seed 7 reads first; a.md#0000's copy is the duplicate
+        ("e.md#0000#s1", "Fill in the blank: The officer of Kordul District is ____.", ["Runsen Dulcal"]),
+    ]
+    assert questions[0]["doc_ids"] == ["a.md"] and questions[0]["meta"] == {
+        "chunk_id": "a.md#0001", "generator": "cloze", "sentence": "The soil pH of Ithmar District is 6.7 to 7.9.",
+        "answer_start": 34}
+    assert manifest["dropped"] == {"fragment": 1, "too_short": 1, "too_long": 1, "not_self_contained": 1,
+                                   "no_span": 1, "answer_in_question": 1, "near_duplicate": 1}
+    assert list(manifest["dropped"]) == list(REASONS)
+    assert (manifest["chunks"], manifest["chunks_sampled"], manifest["candidates"], manifest["kept"]) == (6, 6, 9, 2)
+    assert manifest["invariant_ok"] and manifest["docs_with_questions"] == 2
+
+
+def test_per_chunk_and_questions_stop_the_reading():
+    three = [chunk(f"{d}.md#0000", " ".join(f"Field {k} of {d} farm gave {k + 1} tonnes of grain." for k in range(3)))
+             for d in "xyz"]
+    assert [cloze_questions(three, 7, questions=9, per_chunk=n)[1]["candidates"] for n in (1, 2, 3)] == [3, 6, 9]
+    _, manifest = cloze_questions(three, 7, questions=4, per_chunk=3)
+    assert (manifest["kept"], manifest["chunks_sampled"], manifest["candidates"]) == (4, 2, 4)
+
+
+def test_answers_are_spans_of_their_chunk_at_answer_start():
+    questions, _ = cloze_questions(CHUNKS, seed=7, questions=10, per_chunk=3)
+    text = {c["id"]: c["text"] for c in CHUNKS}
+    for q in questions:
+        start = q["meta"]["answer_start"]
+        assert text[q["meta"]["chunk_id"]][start:start + len(q["answers"][0])] == q["answers"][0]
+
+
+def doc_chunks(n_docs, per_doc):
+    return [chunk(f"d{d:02d}.md#{k:04d}", f"Plot {k} of farm {d} gave {10 * d + k} kg of grain in the trial.")
+            for d in range(n_docs) for k in range(per_doc)]
+
+
+def test_the_sample_takes_a_chunk_of_every_doc_before_a_second_of_any():
+    import random
+
+    chunks = doc_chunks(5, 1) + doc_chunks(8, 4)[20:]  # docs 0-4 with one chunk, 5-7 with four
+    order = spread(chunks, random.Random(3))
+    assert sorted(c["id"] for c in order) == sorted(c["id"] for c in chunks)
+    assert len({c["doc_id"] for c in order[:8]}) == 8  # round one: every doc once
+    assert len({c["doc_id"] for c in order[8:11]}) == 3  # round two: the three docs left
+    questions, manifest = cloze_questions(chunks, seed=3, questions=8)
+    assert len({q["doc_ids"][0] for q in questions}) == 8 and manifest["chunks_sampled"] == 8
+
+
+def test_the_same_seed_gives_the_same_bytes_another_seed_another_sample():
+    chunks = doc_chunks(30, 3)
+
+    def dump(seed):
+        questions, manifest = cloze_questions(list(reversed(chunks)) if seed == "rev" else chunks,
+                                              seed=11 if seed == "rev" else seed, questions=12)
+        return json.dumps(questions) + json.dumps(manifest)
+
+    assert dump(11) == dump(11) == dump("rev")  # the chunks' order in the file does not matter
+    assert dump(11) != dump(12)
+    assert len(cloze_questions(chunks, seed=11, questions=12)[0]) == 12
+
+
+def test_questions_of_one_chunk_stay_on_one_side_of_the_split():
+    text = "Plot {0} of the farm gave {1} kg of grain. Farm {0} sells {2} litres of milk a day. It rained 9 mm in May."
+    chunks = [chunk(f"f{i:02d}.md#0000", text.format(i, 100 + i, 200 + i)) for i in range(30)]
+    questions, manifest = cloze_questions(chunks, seed=5, questions=200, per_chunk=2)
+    assert manifest["kept"] == 60 and len(question_groups(questions)) == 30
+    for seed in range(20):
+        train, evaluation = split_questions(questions, 0.2, seed)
+        side = {q["meta"]["chunk_id"] for q in evaluation}
+        assert len(evaluation) == 12 and not side & {q["meta"]["chunk_id"] for q in train}
+
+
+@pytest.fixture(scope="module")
+def demo_chunks(tmp_path_factory):
+    """The demo corpus chunked as the demo config does (64 MiniLM tokens, overlap 16)."""
+    from transformers import AutoTokenizer
+
+    from ragft.ingest.run import run_ingest
+    from ragft.models.specs import minilm_path
+    from ragft.retrieval.chunk import chunk_docs
+
+    out = tmp_path_factory.mktemp("demo")
+    run_ingest(str(ROOT / "resources" / "demo" / "corpus"), out / "docs.jsonl", out / "rejected.jsonl", out / "m.json")
+    return chunk_docs(read_jsonl(out / "docs.jsonl"), AutoTokenizer.from_pretrained(minilm_path()), 64, 16)
+
+
+def test_the_demo_corpus_gives_hundreds_of_questions_spread_over_its_docs(demo_chunks):
+    questions, manifest = cloze_questions(demo_chunks, seed=7, questions=300)
+    text = {c["id"]: c["text"] for c in demo_chunks}
+    assert manifest["kept"] == 300 and manifest["invariant_ok"] and manifest["docs_with_questions"] >= 190  # of 200
+    for q in questions:
+        chunk_text = text[q["meta"]["chunk_id"]]
+        assert q["answers"][0] in chunk_text and q["meta"]["sentence"] in chunk_text
+        assert q["question"].count("____") == 1 and not holds_answer(q["question"], q["answers"])
+    assert len({q["question"] for q in questions}) == 300
