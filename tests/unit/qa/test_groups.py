@@ -74,6 +74,16 @@ def test_the_same_questions_give_byte_identical_splits(tmp_path):
                                                                 "p08b", "u02", "u13"]
 
 
+def test_questions_generated_from_one_chunk_are_one_group():
+    def gen(qid, chunk, answer):
+        return {**q(qid, chunk.split("#")[0], answer), "meta": {"chunk_id": chunk, "generator": "cloze"}}
+
+    generated = [gen("a1", "a.md#0000", "12 kg"), gen("a2", "a.md#0000", "1998"), gen("a3", "a.md#0001", "May"),
+                 gen("b1", "b.md#0000", "1998"), gen("b2", "b.md#0001", "1998")]  # b1, b2: one doc, one answer
+    assert [ids(g) for g in question_groups(generated)] == [["a1", "a2"], ["a3"], ["b1", "b2"]]
+    assert shared_with(generated[:1], generated[1:]) == ["a1"] and shared_with(generated[2:3], generated[:2]) == []
+
+
 def test_group_counts_for_the_manifest():
     train, ev = split_questions(QUESTIONS, 0.2, seed=8)
     assert group_counts(train, ev) == {"total": 37, "train": 31, "eval": 6, "largest": 3}

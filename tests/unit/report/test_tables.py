@@ -12,6 +12,8 @@ from ragft.report.tables import (
     formatted,
     holm_adjusted,
     p_values,
+    questions_label,
+    stats_note,
     system_scores,
     system_stats,
     table_view,
@@ -325,3 +327,15 @@ def test_a_table_with_replicates_shows_their_count_and_spread():
     assert list(view.columns[:5]) == ["system", "retriever", "adapter", "n", "replicates"]
     assert view["accuracy over seeds"].tolist() == ["-", "0.400-0.800"]
     assert view["p(accuracy) vs base"].tolist() == ["-", "< 0.01"]  # 2/201 = 0.00995, rounded up
+
+
+def test_generated_questions_are_named_in_the_title_and_note():
+    split = {"source": "generated", "generator": {"method": "cloze", "kept": 500, "candidates": 1017,
+                                                  "dropped": {"fragment": 393}}}
+    label = questions_label(split)
+    assert label == "generated questions: 500 kept of 1017 candidates; cloze"
+    assert questions_label({"source": "gold"}) == "" and questions_label({}) == ""
+    note = stats_note(100, 1000, 7, ["base"], questions=label)
+    assert note.startswith("The questions were generated from the corpus, not written by people (generated "
+                           "questions: 500 kept of 1017 candidates; cloze). n = 100 eval questions")
+    assert stats_note(100, 1000, 7, ["base"]).startswith("n = 100 eval questions")
