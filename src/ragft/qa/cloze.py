@@ -160,48 +160,47 @@ def spread(chunks: Iterable[dict], rng: random.Random) -> list[dict]:
     return [by_doc[d][r] for r in range(rounds) for d in docs if r < len(by_doc[d])]
 
 
-class _Kept:
-    """The kept questions' normalised texts and sentence word sets, for the near_duplicate check."""
+class _Reader:
+    """One generation's state: the sentence limits, the kept questions (for the near_duplicate
+    check: normalised questions and sentence word sets) and the drops by reason."""
 
-    def __init__(self) -> None:
+    def __init__(self, min_words: int, max_words: int) -> None:
+        self.min_words, self.max_words = min_words, max_words
         self.questions: set[str] = set()
         self.sentences: list[set[str]] = []
+        self.dropped = Counter({reason: 0 for reason in REASONS})
 
     def near(self, question: str, sentence: str) -> bool:
         words = set(normalize_answer(sentence).split())
         return normalize_answer(question) in self.questions or any(
             len(words & s) >= NEAR_DUP * len(words | s) for s in self.sentences)
 
-    def add(self, question: str, sentence: str) -> None:
-        self.questions.add(normalize_answer(question))
-        self.sentences.append(set(normalize_answer(sentence).split()))
-
-
-def chunk_questions(chunk: dict, seed: int, limit: int, kept: _Kept, settings: dict, dropped: Counter) -> tuple[list[dict], int]:
-    """Up to `limit` cloze questions from one chunk (its sentences in an order seeded by `seed` and
-    the chunk id), and how many sentences were looked at; drops counted into `dropped`."""
-    text = chunk["text"]
-    order = list(enumerate(sentences(text)))
-    random.Random(f"{seed}:{chunk['id']}").shuffle(order)
-    out, seen = [], 0
-    for k, (start, end) in order:
-        if len(out) >= limit:
-            break
-        seen += 1
-        sentence = text[start:end]
-        made = cloze(sentence, settings["min_words"], settings["max_words"])
-        if isinstance(made, tuple) and kept.near(made[0], sentence):
-            made = "near_duplicate"
-        if isinstance(made, str):
-            dropped[made] += 1
-            continue
-        question, (a, b) = made
-        kept.add(question, sentence)
-        out.append({"id": f"{chunk['id']}#s{k}", "question": question, "answers": [sentence[a:b]],
-                    "doc_ids": [chunk["doc_id"]],
-                    "meta": {"chunk_id": chunk["id"], "generator": METHOD, "sentence": sentence,
-                             "answer_start": start + a}})
-    return out, seen
+    def read(self, chunk: dict, seed: int, limit: int) -> tuple[list[dict], int]:
+        """Up to `limit` cloze questions from one chunk (its sentences in an order seeded by `seed`
+        and the chunk id), and how many sentences were looked at."""
+        text = chunk["text"]
+        order = list(enumerate(sentences(text)))
+        random.Random(f"{seed}:{chunk['id']}").shuffle(order)
+        out, seen = [], 0
+        for k, (start, end) in order:
+            if len(out) >= limit:
+                break
+            seen += 1
+            sentence = text[start:end]
+            made = cloze(sentence, self.min_words, self.max_words)
+            if isinstance(made, tuple) and self.near(made[0], sentence):
+                made = "near_duplicate"
+            if isinstance(made, str):
+                self.dropped[made] += 1
+                continue
+            question, (a, b) = made
+            self.questions.add(normalize_answer(question))
+            self.sentences.append(set(normalize_answer(sentence).split()))
+            out.append({"id": f"{chunk['id']}#s{k}", "question": question, "answers": [sentence[a:b]],
+                        "doc_ids": [chunk["doc_id"]],
+                        "meta": {"chunk_id": chunk["id"], "generator": METHOD, "sentence": sentence,
+                                 "answer_start": start + a}})
+        return out, seen
 
 
 def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per_chunk: int = 1,
@@ -211,13 +210,12 @@ def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
     sampled, candidates (sentences looked at), kept and dropped by reason;
     `invariant_ok` checks candidates == kept + dropped."""
     chunks = list(chunks)
-    settings = {"min_words": min_words, "max_words": max_words}
-    kept, dropped = _Kept(), Counter({reason: 0 for reason in REASONS})
+    reader = _Reader(min_words, max_words)
     out, candidates, sampled, docs = [], 0, 0, set()
     for chunk in spread(chunks, random.Random(seed)):
         if len(out) >= questions:
             break
-        made, seen = chunk_questions(chunk, seed, min(per_chunk, questions - len(out)), kept, settings, dropped)
+        made, seen = reader.read(chunk, seed, min(per_chunk, questions - len(out)))
         out += made
         candidates += seen
         sampled += 1
@@ -227,8 +225,8 @@ def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
         "min_words": min_words, "max_words": max_words,
         "chunks": len(chunks), "docs": len({c["doc_id"] for c in chunks}),
         "chunks_sampled": sampled, "docs_with_questions": len(docs),
-        "candidates": candidates, "kept": len(out), "dropped": dict(dropped),
-        "invariant_ok": candidates == len(out) + sum(dropped.values()),
+        "candidates": candidates, "kept": len(out), "dropped": dict(reader.dropped),
+        "invariant_ok": candidates == len(out) + sum(reader.dropped.values()),
     }
     return sorted(out, key=lambda q: q["id"]), manifest
 
