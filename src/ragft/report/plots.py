@@ -98,7 +98,7 @@ def _label(metric: str) -> str:
 
 def metric_bars(stats: Mapping[str, Mapping], metric: str, path: str | os.PathLike, title: str = "",
                 n: int | None = None) -> None:
-    """One bar per system (in the order given) at its mean of `metric`, with its 95% bootstrap
+    """One bar per system (in the order given) at its mean of `metric`, with its 95%
     interval as a whisker and the value written on the bar; `stats[system]` is `{mean, lo, hi}`."""
     systems = [s for s, st in stats.items() if st.get("mean") is not None]
     fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * len(systems) + 2), 4.5))
@@ -117,7 +117,7 @@ def metric_bars(stats: Mapping[str, Mapping], metric: str, path: str | os.PathLi
     ax.set_ylabel(_label(metric))
     ax.set_xlabel("system")
     what = f"{title}: {metric}" if title else metric
-    ax.set_title(f"{what} (mean, 95% bootstrap interval; n = {n})" if n else f"{what} (mean, 95% bootstrap interval)",
+    ax.set_title(f"{what} (mean, 95% interval; n = {n})" if n else f"{what} (mean, 95% interval)",
                  fontsize=11)
     ax.grid(True, axis="y", alpha=0.3)
     ax.set_axisbelow(True)
@@ -153,6 +153,6 @@ def quality_vs_cost(points: Mapping[str, Mapping], metric: str, path: str | os.P
     if handles:
         fig.legend(handles, labels, loc="center right", fontsize=9, title="system", title_fontsize=9, frameon=False)
     what = f"{title}: {metric} against cost per question" if title else f"{metric} against cost per question"
-    fig.suptitle(f"{what}\n(circle: prompt only, square: fine-tuned; whiskers: 95% bootstrap interval)", fontsize=10)
+    fig.suptitle(f"{what}\n(circle: prompt only, square: fine-tuned; whiskers: 95% interval)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 0.86, 1))
     _save(fig, path)

@@ -74,7 +74,7 @@ def test_metric_bars_show_means_and_intervals(tmp_path, drawn):
     assert [t.get_position() for t in ax.texts] == [(0, pytest.approx(0.009)), (1, 0.459), (2, pytest.approx(0.309))]
     assert ax.get_ylim() == (0, 0.45 * 1.15)
     assert ax.get_ylabel() == "token F1, SQuAD (0-1, higher is better)" and ax.get_xlabel() == "system"
-    assert ax.get_title() == "demo: f1 (mean, 95% bootstrap interval; n = 150)"
+    assert ax.get_title() == "demo: f1 (mean, 95% interval; n = 150)"
     assert tuple(drawn[0].get_size_inches()) == (5.5, 4.5)  # three bars: the minimum width
     png = (tmp_path / "f1.png").read_bytes()
     assert matplotlib.image.imread(tmp_path / "f1.png").shape[:2] == (675, 825)  # 5.5 x 4.5 in at 150 dpi
@@ -90,7 +90,7 @@ def test_metric_bars_of_many_systems_widen_and_slant_their_names(tmp_path, drawn
     assert [t.get_text() for t in ax.get_xticklabels()] == list(many)
     assert {t.get_rotation() for t in ax.get_xticklabels()} == {20}
     assert ax.get_ylabel() == "gold-answer NLL (nats per token, lower is better)"
-    assert ax.get_title() == "gold_nll (mean, 95% bootstrap interval)"
+    assert ax.get_title() == "gold_nll (mean, 95% interval)"
     assert tuple(drawn[0].get_size_inches()) == pytest.approx((1.1 * 7 + 2, 4.5))
     assert matplotlib.image.imread(tmp_path / "nll.png").shape[:2] == (675, int(150 * (1.1 * 7 + 2)))
 
