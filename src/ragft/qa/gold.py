@@ -20,7 +20,7 @@ from ragft.ingest import squad
 from ragft.ingest.formats import Reject
 from ragft.ingest.textnorm import decode_text, sha256_text
 from ragft.jsonl import iter_jsonl, read_jsonl
-from ragft.qa.groups import question_groups
+from ragft.qa.groups import group_counts, question_groups
 
 QA_KEYS = ("id", "question", "answers", "doc_ids", "meta")
 
@@ -205,3 +205,24 @@ def split_questions(questions: list[dict], eval_fraction: float, seed: int, max_
     for group in groups:
         (evaluation if len(evaluation) + len(group) <= n_eval else train).extend(group)
     return sorted(train, key=lambda q: q["id"]), sorted(evaluation, key=lambda q: q["id"])
+
+
+def split_manifest(questions: list[dict], train: list[dict], evaluation: list[dict], skipped: dict,
+                   rejected: list[dict], not_found: int, generator: dict | None, settings: dict) -> dict:
+    """split_manifest.json: where the questions came from (`gold`, or `generated` with the generator's
+    counts, `ragft.qa.cloze.summary`), the sizes, the paraphrase groups, the gold docs lost to ingest's
+    rejections (`rejected_gold_docs`) or not found at all, the skipped questions by reason, and the split's
+    settings (eval_fraction, max_eval, seed)."""
+    return {
+        "source": "generated" if generator else "gold",
+        **({"generator": generator} if generator else {}),
+        "questions": len(questions),
+        "train": len(train),
+        "eval": len(evaluation),
+        "groups": group_counts(train, evaluation),  # questions sharing a gold doc and answer, or a chunk, stay together
+        "without_gold_doc": sum(not q["doc_ids"] for q in questions),
+        "rejected_gold_docs": rejected,  # rejected items that held a question's gold doc
+        "gold_docs_not_found": not_found,  # questions naming a doc neither kept nor rejected
+        "skipped": skipped,
+        **settings,
+    }

@@ -176,3 +176,19 @@ def test_a_squad_context_that_ingest_rejected_is_named_with_its_questions(tmp_pa
     gold = read_gold(str(path), doc_index(out[0]))
     assert ([len(q["doc_ids"]) for q in gold.questions], gold.lost) == ([1, 0, 0], {"bench.json:0.1": ["s0", "s1"]})
     assert rejected_gold_docs(gold.lost, read_jsonl(out[1])) == ([{"source": "sub/bench.json:0.1", "reason": "too_short", "questions": 2}], 0)
+
+
+def test_split_manifest_says_where_questions_came_from_and_what_was_lost():
+    from ragft.qa.gold import split_manifest
+
+    qs = [{"id": f"q{i}", "question": "?", "answers": ["x"], "doc_ids": [] if i == 2 else [f"d{i}"], "meta": {}}
+          for i in range(4)]
+    lost = [{"source": "a.txt", "reason": "too_short", "questions": 1}]
+    gold = split_manifest(qs, qs[:3], qs[3:], {"empty_answer": 2}, lost, 0, None,
+                          {"eval_fraction": 0.25, "max_eval": 10, "seed": 8})
+    assert gold == {"source": "gold", "questions": 4, "train": 3, "eval": 1,
+                    "groups": {"total": 4, "train": 3, "eval": 1, "largest": 1}, "without_gold_doc": 1,
+                    "rejected_gold_docs": lost, "gold_docs_not_found": 0, "skipped": {"empty_answer": 2},
+                    "eval_fraction": 0.25, "max_eval": 10, "seed": 8}
+    generated = split_manifest(qs, qs[:3], qs[3:], {}, [], 0, {"method": "cloze", "kept": 4}, {})
+    assert list(generated)[:2] == ["source", "generator"] and generated["generator"] == {"method": "cloze", "kept": 4}
