@@ -30,7 +30,6 @@ include: "rules/report.smk"
 # On a cluster (profiles/slurm) these light jobs run on the submitting host, not as SLURM jobs.
 localrules:
     all,
-    generate_qa,
     split_qa,
     report,
     report_retrieval,

@@ -106,6 +106,22 @@ SYNTHETIC = config["finetune"]["data"].get("synthetic", {}).get("enabled", False
 RETRIEVAL_DATA = config["finetune"]["data"].get("retrieval", {}).get("enabled", False)  # reads the dense index
 
 
+QA_LLM = config["qa"]["generate"]["method"] == "llm"  # generated questions are written by an LLM
+
+
+def qa_generator():
+    """Input of the question-generating LLM (method llm) when some corpus has no gold questions."""
+    generated = any(qa_file(c) is None for c in config["corpora"].values())
+    return model_input(config["qa"]["generate"]["model"]) if QA_LLM and generated else []
+
+
+def qa_generation():
+    """The qa.generate keys the chosen method reads (so a cloze run ignores the LLM's keys)."""
+    keys = ["method", "questions", "per_chunk", "min_words", "max_words"]
+    keys += ["model", "max_candidates", "round_trip_f1", "max_new_tokens", "batch_size", "template"] if QA_LLM else []
+    return {k: config["qa"]["generate"][k] for k in keys}
+
+
 def synthetic_model():
     """Input of the synthetic-QA generator when it is another model than the base (and the builder is on)."""
     spec = config["finetune"]["data"].get("synthetic", {})

@@ -1,19 +1,26 @@
-# A corpus without gold questions gets generated ones (ragft.qa.cloze), labelled as generated.
+# A corpus without gold questions gets generated ones (ragft.qa.llm or ragft.qa.cloze), labelled as generated.
 rule generate_qa:
     input:
         chunks=rules.chunk.output.chunks,
+        model=qa_generator(),  # method llm: the generating model (a built-in's or a local folder)
     output:
         questions="results/{corpus}/qa/generated.jsonl",
         manifest="results/{corpus}/qa/generated_manifest.json",
     params:
-        generate=config["qa"]["generate"],
+        generate=qa_generation(),
         seed=config["seed"],
+        model=generation(("dtype", "trust_remote_code", "max_new_tokens", "templates", "chat_template")) if QA_LLM else {},
     conda:
         "../envs/ragft.yaml"
     log:
         "logs/{corpus}/generate_qa.log",
     benchmark:
         "benchmarks/rules/{corpus}/generate_qa.tsv"
+    threads: 2 if QA_LLM else 1
+    resources:
+        # method llm runs the generating model: a GPU job then
+        gpu=1 if QA_LLM else 0,
+        mem_mb=lambda wc, input: llm_mem_mb(wc, input) if QA_LLM else 2000,
     script:
         "../scripts/generate_qa.py"
 

@@ -105,7 +105,8 @@ def model_specs(config: dict) -> list[tuple[str, str]]:
     specs = [("model.base", (config.get("model") or {}).get("base")),
              ("embed.model", (config.get("embed") or {}).get("model")),
              ("chunk.tokenizer", (config.get("chunk") or {}).get("tokenizer")),
-             ("finetune.data.synthetic.model", (data.get("synthetic") or {}).get("model"))]
+             ("finetune.data.synthetic.model", (data.get("synthetic") or {}).get("model")),
+             ("qa.generate.model", ((config.get("qa") or {}).get("generate") or {}).get("model"))]
     return [(key, spec) for key, spec in specs if isinstance(spec, str) and spec]
 
 

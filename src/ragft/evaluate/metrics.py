@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
 
-from ragft.answers import holds_answer, normalize_answer
+from ragft.answers import holds_answer, normalize_answer, token_f1  # noqa: F401 (token_f1 is a metric of this module)
 
 ANSWER_METRICS = ("exact_match", "f1", "rouge_l", "accuracy", "gold_nll")  # the order of a table by default (report.metrics sets it)
 
@@ -22,22 +21,6 @@ def exact_match(prediction: str, answers: Sequence[str]) -> float:
     """1.0 if the normalised prediction equals any normalised gold answer."""
     pred = normalize_answer(prediction)
     return max((float(pred == normalize_answer(a)) for a in answers), default=0.0)
-
-
-def _f1(pred: list[str], gold: list[str]) -> float:
-    if not pred or not gold:
-        return float(pred == gold)
-    same = sum((Counter(pred) & Counter(gold)).values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
-def token_f1(prediction: str, answers: Sequence[str]) -> float:
-    """SQuAD token F1, best over gold answers; both empty scores 1.0, one empty 0.0."""
-    pred = normalize_answer(prediction).split()
-    return max((_f1(pred, normalize_answer(a).split()) for a in answers), default=0.0)
 
 
 def answer_accuracy(prediction: str, answers: Sequence[str]) -> float:

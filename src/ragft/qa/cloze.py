@@ -209,6 +209,13 @@ def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
     chunks, at most `per_chunk` from a chunk and `questions` in all. The manifest counts chunks
     sampled, candidates (sentences looked at), kept and dropped by reason;
     `invariant_ok` checks candidates == kept + dropped."""
+    out, manifest = drawn_questions(chunks, seed, questions, per_chunk, min_words, max_words)
+    return sorted(out, key=lambda q: q["id"]), manifest
+
+
+def drawn_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per_chunk: int = 1,
+                    min_words: int = 6, max_words: int = 40) -> tuple[list[dict], dict]:
+    """cloze_questions' questions in the order they were drawn (every doc before a second chunk of any)."""
     chunks = list(chunks)
     reader = _Reader(min_words, max_words)
     out, candidates, sampled, docs = [], 0, 0, set()
@@ -228,10 +235,11 @@ def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
         "candidates": candidates, "kept": len(out), "dropped": dict(reader.dropped),
         "invariant_ok": candidates == len(out) + sum(reader.dropped.values()),
     }
-    return sorted(out, key=lambda q: q["id"]), manifest
+    return out, manifest
 
 
 def summary(manifest: dict) -> dict:
     """What split_manifest.json and the report say of generated questions: the method and its counts."""
-    keys = ("method", "kept", "candidates", "dropped", "chunks_sampled", "chunks", "docs_with_questions", "docs")
+    keys = ("method", "model", "kept", "generated", "candidates", "dropped", "chunks_sampled", "chunks",
+            "docs_with_questions", "docs")
     return {k: manifest[k] for k in keys if k in manifest}
