@@ -2,6 +2,7 @@ from ragft.finetune.data_report import (
     contamination,
     count_parameters,
     data_report,
+    decontaminate,
     format_data_report,
     matmul_flops,
 )
@@ -34,17 +35,16 @@ if spec.get("enabled", False):
     path = snakemake.input.get("generator") or (resolve(spec["model"]) if spec.get("model") else p.base)
     synthetic, synthetic_stats = synthetic_qa(chunks, load_causal_lm(path), load_tokenizer(path), spec, p.seed)
 
-# 2) build, measure contamination (and drop it if asked), report
+# 2) build, measure contamination (and drop it if asked; overlap with the chunks builder is knowledge
+#    injection, reported apart), report
 data, stats = build_train_data(chunks, questions, p.builders, p.seed, p.templates, hits, synthetic, tokenizer,
                                eval_ids={q["id"] for q in eval_questions}, chat_template=p.chat_template,
                                max_length=p.recipe["max_length"])
 if synthetic_stats:
     stats["synthetic"] = synthetic_stats
 overlap = contamination(eval_questions, data, p.decontamination["ngram"], questions)
-if p.decontamination["drop"]:
-    dropped = set(overlap["train_ids"])
-    data = [e for e in data if e["id"] not in dropped]
-    overlap["dropped_examples"] = sorted(dropped)
+if p.decontamination["drop"]:  # never the chunks builder's corpus text: that is knowledge injection
+    data, overlap["dropped_examples"] = decontaminate(data, overlap)
 report = data_report(data, tokenizer, p.recipe, stats, overlap, count_parameters(p.base), matmul_flops())
 write_jsonl(snakemake.output.train, data, sort_key=None)  # seeded training order
 write_json(snakemake.output.report, report)

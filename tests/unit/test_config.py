@@ -102,3 +102,25 @@ def test_code_defaults_are_the_schema_defaults():
     assert schema_defaults("finetune.data.retrieval") == {"enabled": False, "weight": 1, "k": 2, "gold_fraction": 0.8}
     assert schema_defaults("finetune.recipes.*") == recipe_defaults(SCHEMA)
     assert schema_defaults("model")["stop"] == ["\n"] and schema_defaults("model")["max_new_tokens"] == 24
+
+AGXQA_SAMPLE = ROOT.parent / "shared" / "data" / "agxqa" / "agxqa_sample.json"
+
+
+@pytest.mark.parametrize("name, base, corpora", [
+    ("demo", "config.yaml", {"demo": {"source": "resources/demo/corpus", "qa": "resources/demo/qa.jsonl"},
+                             "demo_generated": {"source": "resources/demo/corpus", "qa": "generate"}}),
+    ("agxqa", "agxqa_demo.yaml", {"agxqa": {"source": "../shared/data/agxqa/agxqa_sample.json"},
+                                  "agxqa_generated": {"source": "../shared/data/agxqa/agxqa_sample.json", "qa": "generate"}}),
+])
+def test_validation_configs_are_their_base_with_the_corpus_twice(monkeypatch, name, base, corpora):
+    from ragft.config import schema_errors
+
+    monkeypatch.chdir(ROOT)
+    config = yaml.safe_load((ROOT / "config" / "validation" / f"{name}.yaml").read_text())
+    assert schema_errors(config, SCHEMA) == []
+    if name == "demo" or AGXQA_SAMPLE.is_file():  # the sources' files too, where they are on this machine
+        check(config, SCHEMA)
+    assert config["corpora"] == corpora
+    assert config["qa"]["generate"]["method"] == "cloze"
+    original = yaml.safe_load((ROOT / "config" / base).read_text())
+    assert {k: v for k, v in config.items() if k != "corpora"} == {k: v for k, v in original.items() if k != "corpora"}

@@ -1,5 +1,6 @@
 """What a training run will see, before it runs: token statistics per builder, format errors, the
-estimated steps, tokens and time, and the word n-gram contamination of the eval questions.
+estimated steps, tokens and time, and the word n-gram contamination of the eval questions (overlap
+with the corpus text of the `chunks` builder is knowledge injection, reported apart).
 """
 
 from __future__ import annotations
@@ -23,20 +24,20 @@ def words(text: str) -> list[str]:
     return re.findall(r"\w+", text.lower())
 
 
-def contamination(eval_questions: list[dict], data: list[dict], n: int = 13, train_questions: list[dict] | None = None) -> dict:
-    """Word n-gram overlap between each eval question (and each answer) and the training examples,
-    and the near-paraphrases among them.
+# Builders whose examples are the corpus text itself (continued pretraining): an eval question found in
+# them is the knowledge being injected (a generated question is a corpus sentence), not contamination.
+KNOWLEDGE_BUILDERS = frozenset({"chunks"})
 
-    An eval question is contaminated when one of its word n-grams, or the whole question when it
-    is shorter than n words, occurs in a training example's prompt or completion; answers of n
-    words or more count the same way (shorter answers are skipped: knowledge injection puts them in
-    the training text on purpose). Returns counts, the contaminated eval ids, up to 5 matching
-    training example ids for each, and `train_ids`, every training example id that matched.
 
-    `paraphrases`: training examples built from a train question (id `{builder}:{question id}`)
-    that shares a gold doc and a normalised answer with an eval question (ragft.qa.groups) — a
-    paraphrase no n-gram sees. Counted and listed (eval id -> up to 5 example ids), never dropped."""
-    wanted: dict[int, dict[tuple, set]] = {}  # n-gram length -> n-gram -> {(eval id, field)}
+def builder_of(example: dict) -> str:
+    """The builder that made a training example: its `builder`, else its id's prefix before ':'."""
+    return example.get("builder") or example["id"].split(":", 1)[0]
+
+
+def _wanted_ngrams(eval_questions: list[dict], n: int) -> dict[int, dict[tuple, set]]:
+    """n-gram length -> n-gram -> {(eval id, field)}: each question's word n-grams (the whole question
+    when shorter), and those of each answer of n words or more."""
+    wanted: dict[int, dict[tuple, set]] = {}
     for q in eval_questions:
         for field, texts in (("question", [q["question"]]), ("answer", q.get("answers", []))):
             for text in texts:
@@ -46,26 +47,61 @@ def contamination(eval_questions: list[dict], data: list[dict], n: int = 13, tra
                 size = min(n, len(w))
                 for i in range(len(w) - size + 1):
                     wanted.setdefault(size, {}).setdefault(tuple(w[i : i + size]), set()).add((q["id"], field))
-    hits: dict[str, set] = {}
-    fields: dict[str, set] = {}
+    return wanted
+
+
+def contamination(eval_questions: list[dict], data: list[dict], n: int = 13, train_questions: list[dict] | None = None) -> dict:
+    """Word n-gram overlap between each eval question (and each answer) and the training examples,
+    per builder, and the near-paraphrases among them.
+
+    An eval question overlaps a training example when one of its word n-grams, or the whole question
+    when it is shorter than n words, occurs in the example's prompt or completion; answers of n words
+    or more count the same way (shorter answers are skipped: knowledge injection puts them in the
+    training text on purpose). `by_builder`: eval questions overlapped by each builder's examples.
+    It is contamination only through a builder other than KNOWLEDGE_BUILDERS (`chunks`, the corpus
+    text, which holds a generated question's sentence on purpose): `contaminated`, the contaminated
+    eval ids, `by_field`, up to 5 matching example ids each (`matches`) and `train_ids` (every
+    matching example, the ones `decontamination.drop` removes) count those builders only. An eval
+    question overlapped only by `chunks` is counted in `knowledge_injection` (and its ids listed).
+
+    `paraphrases`: training examples built from a train question (id `{builder}:{question id}`)
+    that shares a gold doc and a normalised answer with an eval question (ragft.qa.groups) — a
+    paraphrase no n-gram sees. Counted and listed (eval id -> up to 5 example ids), never dropped."""
+    wanted = _wanted_ngrams(eval_questions, n)
+    hits: dict[str, dict[str, set]] = {}  # eval id -> builder -> example ids
+    fields: dict[str, set] = {}  # field -> contaminated eval ids
     for e in data:
-        w = words(e["prompt"] + "\n" + e["completion"])
+        w, builder = words(e["prompt"] + "\n" + e["completion"]), builder_of(e)
         for size, grams in wanted.items():
             for i in range(len(w) - size + 1):
                 for qid, field in grams.get(tuple(w[i : i + size]), ()):
-                    hits.setdefault(qid, set()).add(e["id"])
-                    fields.setdefault(field, set()).add(qid)
-    ids = sorted(hits)
+                    hits.setdefault(qid, {}).setdefault(builder, set()).add(e["id"])
+                    if builder not in KNOWLEDGE_BUILDERS:
+                        fields.setdefault(field, set()).add(qid)
+    leaked = {qid: set().union(*(ids for b, ids in by.items() if b not in KNOWLEDGE_BUILDERS)) for qid, by in hits.items()}
+    ids = sorted(qid for qid, examples in leaked.items() if examples)
+    injected = sorted(qid for qid in hits if not leaked[qid])
+    builders = sorted({b for by in hits.values() for b in by})
     return {
         "ngram": n,
         "eval_questions": len(eval_questions),
         "contaminated": len(ids),
         "contaminated_ids": ids,
         "by_field": {f: len(fields.get(f, ())) for f in ("question", "answer")},
-        "matches": {qid: sorted(hits[qid])[:5] for qid in ids},
-        "train_ids": sorted(set().union(*hits.values())) if hits else [],
+        "by_builder": {b: sum(b in by for by in hits.values()) for b in builders},
+        "knowledge_injection": len(injected),
+        "knowledge_injection_ids": injected,
+        "matches": {qid: sorted(leaked[qid])[:5] for qid in ids},
+        "train_ids": sorted(set().union(*(leaked[qid] for qid in ids))),
         "paraphrases": _paraphrases(eval_questions, data, train_questions or []),
     }
+
+
+def decontaminate(data: list[dict], overlap: dict) -> tuple[list[dict], list[str]]:
+    """`decontamination.drop`: the training examples without those that contaminate an eval question
+    (`overlap["train_ids"]`, never the corpus text of KNOWLEDGE_BUILDERS), and the dropped ids."""
+    dropped = set(overlap["train_ids"])
+    return [e for e in data if e["id"] not in dropped], sorted(dropped)
 
 
 def _paraphrases(eval_questions: list[dict], data: list[dict], train_questions: list[dict]) -> dict:
@@ -202,5 +238,11 @@ def format_data_report(report: dict) -> str:
     if "decontamination" in report:
         d = report["decontamination"]
         lines.append(f"decontamination ({d['ngram']}-gram): {d['contaminated']} of {d['eval_questions']} eval questions "
-                     f"overlap the training data" + (f": {', '.join(d['contaminated_ids'][:10])}" if d["contaminated"] else ""))
+                     f"are contaminated (overlap a training example outside the corpus text)"
+                     + (f": {', '.join(d['contaminated_ids'][:10])}" if d["contaminated"] else ""))
+        if d.get("by_builder"):
+            lines.append("  eval questions overlapped, by builder: " + ", ".join(f"{b} {k}" for b, k in d["by_builder"].items()))
+        if d.get("knowledge_injection"):
+            lines.append(f"  knowledge injection, not contamination: {d['knowledge_injection']} eval questions overlap only "
+                         f"the corpus text of the {'/'.join(sorted(KNOWLEDGE_BUILDERS))} builder")
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """The training-data report: 13-gram contamination with eval questions, token counts and cost estimates."""
 
-from ragft.finetune.data_report import contamination, data_report, format_data_report
+from ragft.finetune.data_report import contamination, data_report, decontaminate, format_data_report
 from ragft.finetune.examples import build_train_data
 from ragft.models.load import load_tokenizer
 
@@ -14,21 +14,56 @@ EVAL = [
 ]
 
 
+PLANTED = CHUNKS + [
+    {"id": "d9.md#0001", "doc_id": "d9.md", "text": "Growers often ask: What is the sowing window of Variety9? It is late June."},
+    {"id": "d3.md#0002", "doc_id": "d3.md", "text": "We note the leaves of Variety3 in a wet spring and how do growers control it, too."},
+    # 12 words of e2 only: below the 13-gram, no overlap
+    {"id": "d3.md#0003", "doc_id": "d3.md", "text": "leaves of Variety3 in a wet spring and how do growers control"},
+]
+# a train question that holds e1 whole: the qa builder puts it in a prompt
+LEAKED = QUESTIONS + [{"id": "q9", "question": "Growers often ask: What is the sowing window of Variety9?",
+                       "answers": ["late June"], "doc_ids": ["d9.md"]}]
+
+
 def test_planted_contamination_is_found_with_its_exact_id():
-    planted = CHUNKS + [
-        {"id": "d9.md#0001", "doc_id": "d9.md", "text": "Growers often ask: What is the sowing window of Variety9? It is late June."},
-        {"id": "d3.md#0002", "doc_id": "d3.md", "text": "We note the leaves of Variety3 in a wet spring and how do growers control it, too."},
-        # 12 words of e2 only: below the 13-gram, not contamination
-        {"id": "d3.md#0003", "doc_id": "d3.md", "text": "leaves of Variety3 in a wet spring and how do growers control"},
-    ]
-    data, _ = build_train_data(planted, QUESTIONS, {"chunks": {}, "qa": {}}, seed=0)
+    # e1 is in a corpus chunk and in a qa example: contaminated, through qa; e2 only in a chunk
+    data, _ = build_train_data(PLANTED, LEAKED, {"chunks": {}, "qa": {}}, seed=0)
     rep = contamination(EVAL, data, n=13)
-    assert rep["contaminated_ids"] == ["e1", "e2"] and rep["contaminated"] == 2 and rep["eval_questions"] == 3
-    assert rep["matches"] == {"e1": ["chunk:d9.md#0001"], "e2": ["chunk:d3.md#0002"]}
-    assert rep["by_field"] == {"question": 2, "answer": 0}
-    assert rep["train_ids"] == ["chunk:d3.md#0002", "chunk:d9.md#0001"]
+    assert rep["contaminated_ids"] == ["e1"] and rep["contaminated"] == 1 and rep["eval_questions"] == 3
+    assert rep["matches"] == {"e1": ["qa:q9"]}
+    assert rep["by_field"] == {"question": 1, "answer": 0}
+    assert rep["train_ids"] == ["qa:q9"]
+    assert rep["by_builder"] == {"chunks": 2, "qa": 1}
+    assert rep["knowledge_injection"] == 1 and rep["knowledge_injection_ids"] == ["e2"]
     clean, _ = build({"chunks": {}, "qa": {}})
     assert contamination(EVAL, clean, n=13)["contaminated_ids"] == []
+
+
+def test_the_corpus_text_alone_is_knowledge_injection_not_contamination():
+    # a generated (cloze) eval question is a corpus sentence: the chunks builder holds it on purpose
+    data, _ = build_train_data(PLANTED, QUESTIONS, {"chunks": {}, "qa": {}}, seed=0)
+    rep = contamination(EVAL, data, n=13)
+    assert (rep["contaminated"], rep["contaminated_ids"], rep["matches"], rep["train_ids"]) == (0, [], {}, [])
+    assert rep["by_field"] == {"question": 0, "answer": 0}
+    assert rep["by_builder"] == {"chunks": 2}
+    assert rep["knowledge_injection"] == 2 and rep["knowledge_injection_ids"] == ["e1", "e2"]
+    text = format_data_report({"examples": 0, "tokens": 0, "format_errors": {}, "token_stats": {}, "builders": {},
+                               "decontamination": rep})
+    assert text.splitlines()[-3:] == [
+        "decontamination (13-gram): 0 of 3 eval questions are contaminated (overlap a training example outside the corpus text)",
+        "  eval questions overlapped, by builder: chunks 2",
+        "  knowledge injection, not contamination: 2 eval questions overlap only the corpus text of the chunks builder"]
+    # the same text as a qa example (id `qa:...`, no `builder` field: its id prefix names it) is contamination
+    as_qa = [{"id": "qa:x", "prompt": PLANTED[-3]["text"], "completion": "late June"}]
+    rep = contamination(EVAL, as_qa, n=13)
+    assert (rep["contaminated_ids"], rep["by_builder"], rep["knowledge_injection"]) == (["e1"], {"qa": 1}, 0)
+
+
+def test_drop_removes_contaminating_examples_and_keeps_the_corpus_text():
+    data, _ = build_train_data(PLANTED, LEAKED, {"chunks": {}, "qa": {}}, seed=0)
+    kept, dropped = decontaminate(data, contamination(EVAL, data, n=13))
+    assert dropped == ["qa:q9"]
+    assert len(kept) == len(data) - 1 and "chunk:d9.md#0001" in {e["id"] for e in kept}
 
 
 def test_near_paraphrases_of_eval_questions_are_counted():
