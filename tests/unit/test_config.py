@@ -1,4 +1,5 @@
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -102,3 +103,41 @@ def test_code_defaults_are_the_schema_defaults():
     assert schema_defaults("finetune.data.retrieval") == {"enabled": False, "weight": 1, "k": 2, "gold_fraction": 0.8}
     assert schema_defaults("finetune.recipes.*") == recipe_defaults(SCHEMA)
     assert schema_defaults("model")["stop"] == ["\n"] and schema_defaults("model")["max_new_tokens"] == 24
+
+def test_qa_review_names_marked_sheets_outside_results(config, tmp_path, monkeypatch):
+    from ragft.config import review_files
+
+    marked = tmp_path / "marked.csv"
+    marked.write_text("corpus,id,verdict\n")
+    assert review_files(config) == [] and schema_defaults("qa")["review"] is None
+    good = copy.deepcopy(config)
+    good["qa"]["review"] = str(marked)
+    check(good, SCHEMA)
+    assert review_files(good) == [str(marked)]
+    good["qa"]["review"] = [str(marked), str(marked)]
+    check(good, SCHEMA)
+    assert review_files(good) == [str(marked)] * 2
+    for value, message in [(3, "config key 'qa.review': 3 is not valid under any of the given schemas"),
+                           ("no/such.csv", "config key 'qa.review': 'no/such.csv' is not a file")]:
+        bad = copy.deepcopy(config)
+        bad["qa"]["review"] = value
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            check(bad, SCHEMA)
+    # the workflow's own sheet: split_qa would need what follows it, so a copy is asked for
+    sheet = tmp_path / "results/demo/report/questions_review.csv"
+    sheet.parent.mkdir(parents=True)
+    sheet.write_text("corpus,id,verdict\n")
+    own = copy.deepcopy(config)
+    own["corpora"]["demo"] = {"source": str(marked)}
+    monkeypatch.chdir(tmp_path)
+    for path in ("results/demo/report/questions_review.csv", str(sheet)):
+        own["qa"]["review"] = [str(marked), path]
+        with pytest.raises(ConfigError, match=f"config key 'qa.review': {re.escape(repr(path))} is the sheet the workflow writes"):
+            check(own, SCHEMA)
+
+
+def test_no_system_is_named_like_a_review_sheet_column(config):
+    bad = copy.deepcopy(config)
+    bad["systems"]["source"] = bad["systems"]["rag"]
+    with pytest.raises(ConfigError, match="config key 'systems.source': 'source' is a column of the review sheet"):
+        check(bad, SCHEMA)
