@@ -32,6 +32,7 @@ localrules:
     all,
     split_qa,
     report,
+    review_sheet,
     report_retrieval,
     report_corpora,
 
@@ -41,4 +42,5 @@ rule all:
         expand(rules.report.output, corpus=CORPORA),  # every table and plot, so a new one (judge.png) is made
         expand("results/{corpus}/retrieval/metrics.json", corpus=CORPORA),
         expand(rules.report_retrieval.output, corpus=CORPORA),
+        expand(rules.review_sheet.output, corpus=CORPORA),  # the eval questions, for people to mark (qa.review)
         rules.report_corpora.output if len(CORPORA) > 1 else [],

@@ -10,10 +10,12 @@ from ragft.config import (
     qa_file,
     recipe_defaults,
     replicate_names,
+    review_files,
     split_replicate,
     unwritable,
 )
 from ragft.ingest.sources import discover
+from ragft.qa.review import sheet_corpora
 from ragft.models.specs import built_dir, gpu_present, llm_host_mb
 from ragft.retrieval.files import index_files
 from ragft.retrieval.window import chunk_size_error
@@ -29,6 +31,7 @@ validate(config, "../config/config.schema.yaml")  # fills in defaults
 if message := chunk_size_error(config):
     sys.exit(f"ragft: {message}")
 
+REVIEW_FILES = review_files(config)  # qa.review, as a list
 RECIPE_DEFAULTS = recipe_defaults(workflow.source_path("../config/config.schema.yaml"))
 CORPORA = list(config["corpora"])
 SYSTEMS = list(config["systems"])
@@ -65,6 +68,12 @@ def generation_manifest(wildcards):
     """generate_qa's counts (split_manifest.json reports them) where a corpus's questions are generated."""
     gold = qa_file(config["corpora"][wildcards.corpus])
     return [] if gold else [rules.generate_qa.output.manifest.format(corpus=wildcards.corpus)]
+
+
+def review_sheets(wildcards):
+    """The qa.review sheets with rows of a corpus: editing one reruns that corpus's split (and what
+    follows), not the split of a corpus it has no row of."""
+    return [path for path in REVIEW_FILES if wildcards.corpus in sheet_corpora(path)]
 
 
 def embed_shards(wildcards):

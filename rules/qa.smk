@@ -31,6 +31,7 @@ rule split_qa:
         generated=generation_manifest,
         docs=rules.ingest.output.docs,
         rejected=rules.ingest.output.rejected,
+        review=review_sheets,  # qa.review's marked sheets with rows of this corpus: editing one reruns the split
     output:
         train="results/{corpus}/qa/train.jsonl",
         eval="results/{corpus}/qa/eval.jsonl",

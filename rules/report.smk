@@ -40,6 +40,27 @@ rule report:
         "../scripts/report.py"
 
 
+# Every eval question with its source text and each run's answer, for a person to mark ok or bad and
+# give back as qa.review (ragft.report.review).
+rule review_sheet:
+    input:
+        questions=rules.split_qa.output.eval,
+        chunks=rules.chunk.output.chunks,
+        predictions=expand("results/{{corpus}}/eval/{run}/predictions.jsonl", run=RUNS),
+    output:
+        csv="results/{corpus}/report/questions_review.csv",
+        html=report("results/{corpus}/report/questions_review.html", caption="../report/questions_review.rst",
+                    category="Comparison", subcategory="{corpus}", labels={"corpus": "{corpus}", "item": "questions to review"}),
+    params:
+        runs=RUNS,
+    conda:
+        "../envs/ragft.yaml"
+    log:
+        "logs/{corpus}/review_sheet.log",
+    script:
+        "../scripts/review_sheet.py"
+
+
 rule report_retrieval:
     input:
         metrics=rules.retrieval_eval.output.metrics,

@@ -9,6 +9,7 @@ from ragft.report.tables import (
     comparison_table,
     p_values,
     questions_label,
+    review_label,
     stats_note,
     system_scores,
     system_stats,
@@ -39,10 +40,12 @@ paired = {r: p_values(scores, r, p.bootstrap, p.seed) for r in references}
 table = comparison_table(metrics, p.systems, paired, shown)
 n = metrics[systems[0]]["n"]
 replicates = max(m["replicates"] for m in metrics.values())
-label = questions_label(read_json(inp.questions))  # "" for gold questions; the HTML title says generated ones
+split = read_json(inp.questions)
+label = questions_label(split)  # "" for gold questions; the HTML title says generated ones
 write_comparison(table, out.md, out.csv, out.tex, out.html, headline=[m for m in p.headline if m in shown],
                  title=f"Systems compared on {corpus}" + (f" ({label})" if label else ""), n_boot=p.bootstrap,
-                 note=stats_note(n, p.bootstrap, p.seed, references, replicates, questions=label))
+                 note=stats_note(n, p.bootstrap, p.seed, references, replicates, questions=label,
+                                 review=review_label(split)))  # and what people's review (qa.review) dropped
 
 # 4) plots: each metric's bars, quality against cost, each used adapter's training loss
 for metric, path in zip(p.bar_metrics, out.bars):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+from fnmatch import fnmatch
 from functools import lru_cache
 from pathlib import Path
 
@@ -76,6 +77,33 @@ def semantic_errors(config: dict) -> list[str]:
     chunk = config.get("chunk", {})
     if chunk.get("overlap", 0) >= chunk.get("size", 128):
         out.append(f"config key 'chunk.overlap': {chunk.get('overlap')} must be smaller than chunk.size ({chunk.get('size', 128)})")
+    return out + review_errors(config)
+
+
+# The review sheet's columns (ragft.report.review) besides one per evaluation run, named after it
+REVIEW_COLUMNS = ("corpus", "id", "question", "answers", "source", "verdict")
+REVIEW_SHEET = "results/*/report/questions_review.csv"  # the sheets the workflow writes (and rewrites)
+
+
+def review_files(config: dict) -> list[str]:
+    """The marked review sheets of `qa.review` (a path or a list of them; none when null)."""
+    files = (config.get("qa") or {}).get("review")
+    return [files] if isinstance(files, str) else list(files or [])
+
+
+def review_errors(config: dict) -> list[str]:
+    """qa.review names files that exist and are not the workflow's own sheets (split_qa would then
+    need what it makes); no system is named like one of the sheet's columns."""
+    out = []
+    for path in review_files(config):
+        if not Path(path).is_file():
+            out.append(f"config key 'qa.review': {path!r} is not a file (a marked questions_review.csv)")
+        elif fnmatch(os.path.relpath(os.path.abspath(path)), REVIEW_SHEET):
+            out.append(f"config key 'qa.review': {path!r} is the sheet the workflow writes; copy the marked "
+                       f"sheet out of results/ and name the copy")
+    for name in config.get("systems", {}):
+        if name in REVIEW_COLUMNS:
+            out.append(f"config key 'systems.{name}': {name!r} is a column of the review sheet; rename the system")
     return out
 
 

@@ -1,4 +1,5 @@
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -78,12 +79,18 @@ def test_qa_may_be_left_out_or_generate(config, tmp_path):
 
 
 def test_qa_generate_keys_are_checked_and_defaulted(config):
-    assert schema_defaults("qa.generate") == {"method": "cloze", "questions": 500, "per_chunk": 1,
-                                              "min_words": 6, "max_words": 40}
-    assert config["qa"]["generate"] == schema_defaults("qa.generate")
+    assert schema_defaults("qa.generate") == {"method": "llm", "model": "builtin:smollm2", "questions": 500, "per_chunk": 1,
+                                              "min_words": 6, "max_words": 40, "max_candidates": 0, "round_trip_f1": 0.4,
+                                              "max_new_tokens": 40, "batch_size": 16, "template": None}
+    assert config["qa"]["generate"] == {"method": "cloze", "questions": 500, "per_chunk": 1, "min_words": 6,
+                                        "max_words": 40}  # the demo's choice
     bad = copy.deepcopy(config)
+    bad["qa"]["generate"]["method"] = "gpt"
+    with pytest.raises(ConfigError, match=r"config key 'qa.generate.method': 'gpt' is not one of \['llm', 'cloze'\]"):
+        check(bad, SCHEMA)
     bad["qa"]["generate"]["method"] = "llm"
-    with pytest.raises(ConfigError, match=r"config key 'qa.generate.method': 'llm' is not one of \['cloze'\]"):
+    bad["qa"]["generate"]["model"] = "builtin:giant"
+    with pytest.raises(ConfigError, match="qa.generate.model"):
         check(bad, SCHEMA)
 
 
@@ -124,3 +131,42 @@ def test_validation_configs_are_their_base_with_the_corpus_twice(monkeypatch, na
     assert config["qa"]["generate"]["method"] == "cloze"
     original = yaml.safe_load((ROOT / "config" / base).read_text())
     assert {k: v for k, v in config.items() if k != "corpora"} == {k: v for k, v in original.items() if k != "corpora"}
+
+
+def test_qa_review_names_marked_sheets_outside_results(config, tmp_path, monkeypatch):
+    from ragft.config import review_files
+
+    marked = tmp_path / "marked.csv"
+    marked.write_text("corpus,id,verdict\n")
+    assert review_files(config) == [] and schema_defaults("qa")["review"] is None
+    good = copy.deepcopy(config)
+    good["qa"]["review"] = str(marked)
+    check(good, SCHEMA)
+    assert review_files(good) == [str(marked)]
+    good["qa"]["review"] = [str(marked), str(marked)]
+    check(good, SCHEMA)
+    assert review_files(good) == [str(marked)] * 2
+    for value, message in [(3, "config key 'qa.review': 3 is not valid under any of the given schemas"),
+                           ("no/such.csv", "config key 'qa.review': 'no/such.csv' is not a file")]:
+        bad = copy.deepcopy(config)
+        bad["qa"]["review"] = value
+        with pytest.raises(ConfigError, match=re.escape(message)):
+            check(bad, SCHEMA)
+    # the workflow's own sheet: split_qa would need what follows it, so a copy is asked for
+    sheet = tmp_path / "results/demo/report/questions_review.csv"
+    sheet.parent.mkdir(parents=True)
+    sheet.write_text("corpus,id,verdict\n")
+    own = copy.deepcopy(config)
+    own["corpora"]["demo"] = {"source": str(marked)}
+    monkeypatch.chdir(tmp_path)
+    for path in ("results/demo/report/questions_review.csv", str(sheet)):
+        own["qa"]["review"] = [str(marked), path]
+        with pytest.raises(ConfigError, match=f"config key 'qa.review': {re.escape(repr(path))} is the sheet the workflow writes"):
+            check(own, SCHEMA)
+
+
+def test_no_system_is_named_like_a_review_sheet_column(config):
+    bad = copy.deepcopy(config)
+    bad["systems"]["source"] = bad["systems"]["rag"]
+    with pytest.raises(ConfigError, match="config key 'systems.source': 'source' is a column of the review sheet"):
+        check(bad, SCHEMA)

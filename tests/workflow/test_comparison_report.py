@@ -76,7 +76,7 @@ def test_snakemake_report_shows_tables_and_plots_with_captions(run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = out.read_text()
     for name in ("comparison.html", "comparison.csv", "comparison.tex", "f1.png", "gold_nll.png", "quality_vs_cost.png",
-                 "loss_qlora.png", "recall_at_k.png", "retrieval.html"):
+                 "loss_qlora.png", "recall_at_k.png", "retrieval.html", "questions_review.html"):
         assert f'"results/demo/report/{"plots/" if name.endswith(".png") else ""}{name}"' in html, name
     assert "The comparison on corpus <strong>demo</strong>" in html  # captions rendered with the run's wildcards
     assert "(200 resamples of the questions, seed\\n3)" in html  # ... and params
@@ -114,7 +114,7 @@ def test_judge_and_a_hybrid_system_rerun_only_what_they_need(run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-4000:]
     log = (proc.stdout + proc.stderr).splitlines()
     ran = sorted(line.split()[-1].rstrip(")") for line in log if line.startswith("Finished jobid"))
-    assert ran == ["all", "evaluate", "judge", "judge", "report"]  # nothing upstream of evaluation reran
+    assert ran == ["all", "evaluate", "judge", "judge", "report", "review_sheet"]  # nothing upstream of evaluation reran
     res = work / "results" / "demo"
     verdicts = jsonl(res / "eval" / "rag_hybrid" / "judge.jsonl")
     assert len(verdicts) == 24 and all(v["judge"] == int(v["p_yes"] > 0.5) for v in verdicts)

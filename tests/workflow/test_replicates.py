@@ -34,7 +34,7 @@ def test_three_replicates_add_two_trainings_and_their_evaluations_only(replicate
     _, planned = replicated
     # replicate 1 is the run's own adapter and evaluations: nothing of it reruns
     assert planned == ["evaluate[ft.r2]", "evaluate[ft.r3]", "evaluate[rag_ft.r2]", "evaluate[rag_ft.r3]",
-                       "finetune[qlora.r2]", "finetune[qlora.r3]", "report"]
+                       "finetune[qlora.r2]", "finetune[qlora.r3]", "report", "review_sheet"]
 
 
 def test_each_replicate_is_its_own_adapter_trained_with_its_own_seed(replicated):
@@ -66,3 +66,14 @@ def test_the_table_gives_fine_tuned_rows_the_mean_over_replicates(replicated):
     assert "replicates" in md.splitlines()[0] and "rag_ft over seeds" not in md and "over seeds" in md
     html = (work / "results/demo/report/comparison.html").read_text()
     assert "two-level bootstrap (questions, then seeds)" in html
+
+
+def test_the_review_sheet_has_a_column_per_replicate_run(replicated):
+    work, _ = replicated
+    with (work / "results/demo/report/questions_review.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert list(rows[0]) == ["corpus", "id", "question", "answers", "source", "base", "fewshot", "rag", "ft", "ft.r2",
+                             "ft.r3", "rag_ft", "rag_ft.r2", "rag_ft.r3", "verdict"]
+    preds = {json.loads(x)["id"]: json.loads(x)["prediction"]
+             for x in (work / "results/demo/eval/ft.r2/predictions.jsonl").read_text().splitlines()}
+    assert len(rows) == 24 and all(r["ft.r2"] == preds[r["id"]] and r["verdict"] == "" for r in rows)

@@ -46,7 +46,7 @@ def test_editing_one_document_reembeds_only_its_chunks(work):
     doc.write_text(text.replace(" is ", " is also ", 1))
     # everything downstream of that corpus's documents reruns; the base model is not rebuilt
     expected = ["chunk", "embed[1,1]", "finetune[qlora]", "finetune_data[qlora]", "hybrid_weights", "index_bm25",
-                "index_dense", "ingest", "report", "report_retrieval", "retrieval_eval", "split_qa",
+                "index_dense", "ingest", "report", "report_retrieval", "retrieval_eval", "review_sheet", "split_qa",
                 *(f"evaluate[{s}]" for s in SYSTEMS)]
     jobs = planned_jobs(work)
     assert job_names(jobs) == sorted(expected)
@@ -74,7 +74,8 @@ def test_an_evaluation_key_reruns_only_evaluation_and_report(work):
     config["retrieval"] = {**config.get("retrieval", {}), "k": 2}
     write_config(work, config)
     jobs = planned_jobs(work)
-    assert job_names(jobs) == ["evaluate[rag]", "evaluate[rag_ft]", "report"]  # closed-book systems do not read k
+    # closed-book systems do not read k; the review sheet shows the new answers
+    assert job_names(jobs) == ["evaluate[rag]", "evaluate[rag_ft]", "report", "review_sheet"]
     assert all(why.startswith("Params have changed") for rule, _, why in jobs if rule == "evaluate")
 
 
@@ -84,7 +85,7 @@ def test_a_training_key_reruns_training_evaluation_and_report_only(work):
     write_config(work, config)
     jobs = planned_jobs(work)
     # not ingest, chunking, embedding, the training data or the systems without the adapter
-    assert job_names(jobs) == ["evaluate[ft]", "evaluate[rag_ft]", "finetune[qlora]", "report"]
+    assert job_names(jobs) == ["evaluate[ft]", "evaluate[rag_ft]", "finetune[qlora]", "report", "review_sheet"]
     assert dict((r, why) for r, _, why in jobs)["finetune"].startswith("Params have changed")
 
 
@@ -96,7 +97,7 @@ def test_an_index_key_rebuilds_the_index_without_reembedding(work):
     # not ingest, chunking, embedding or BM25
     assert job_names(planned_jobs(work)) == [
         "evaluate[ft]", "evaluate[rag]", "evaluate[rag_ft]", "finetune[qlora]", "finetune_data[qlora]",
-        "hybrid_weights", "index_dense", "report", "report_retrieval", "retrieval_eval"]
+        "hybrid_weights", "index_dense", "report", "report_retrieval", "retrieval_eval", "review_sheet"]
 
 
 @pytest.mark.parametrize("key,value", [("bootstrap", 300), ("references", ["base"]), ("headline", ["f1"])])

@@ -208,14 +208,17 @@ def split_questions(questions: list[dict], eval_fraction: float, seed: int, max_
 
 
 def split_manifest(questions: list[dict], train: list[dict], evaluation: list[dict], skipped: dict,
-                   rejected: list[dict], not_found: int, generator: dict | None, settings: dict) -> dict:
+                   rejected: list[dict], not_found: int, generator: dict | None, settings: dict,
+                   review: dict | None = None) -> dict:
     """split_manifest.json: where the questions came from (`gold`, or `generated` with the generator's
-    counts, `ragft.qa.cloze.summary`), the sizes, the paraphrase groups, the gold docs lost to ingest's
-    rejections (`rejected_gold_docs`) or not found at all, the skipped questions by reason, and the split's
-    settings (eval_fraction, max_eval, seed)."""
+    counts, `ragft.qa.cloze.summary`), people's review of them when one was applied (`ragft.qa.review`:
+    the sizes are then those left after its drops), the sizes, the paraphrase groups, the gold docs lost
+    to ingest's rejections (`rejected_gold_docs`) or not found at all, the skipped questions by reason,
+    and the split's settings (eval_fraction, max_eval, seed)."""
     return {
         "source": "generated" if generator else "gold",
         **({"generator": generator} if generator else {}),
+        **({"review": review} if review else {}),
         "questions": len(questions),
         "train": len(train),
         "eval": len(evaluation),

@@ -274,17 +274,33 @@ def write_comparison(df: pd.DataFrame, out_md: str | os.PathLike, out_csv: str |
 
 def questions_label(split_manifest: Mapping) -> str:
     """What the title says of questions generated from the corpus (split_manifest.json's `generator`):
-    "generated questions: 500 kept of 1017 candidates; cloze"; "" for gold questions."""
+    "generated questions: 120 kept of 1000 generated; model builtin:smollm2" (method llm), "generated
+    questions: 500 kept of 1017 candidates; cloze" (no model); "" for gold questions."""
     gen = split_manifest.get("generator")
     if split_manifest.get("source") != "generated" or not gen:
         return ""
+    if gen.get("model"):
+        return f"generated questions: {gen['kept']} kept of {gen['generated']} generated; model {gen['model']}"
     return f"generated questions: {gen['kept']} kept of {gen['candidates']} candidates; {gen['method']}"
 
 
-def stats_note(n: int, n_boot: int, seed: int, references: list[str], replicates: int = 1, questions: str = "") -> str:
+def review_label(split_manifest: Mapping) -> str:
+    """What people's review of the questions (split_manifest.json's `review`, qa.review) did: "people reviewed
+    80 of the generated questions and accepted 72 (90%); the 8 marked bad were dropped"; "" without one."""
+    review, generated = split_manifest.get("review") or {}, split_manifest.get("source") == "generated"
+    if not review.get("marked"):
+        return ""
+    return (f"people reviewed {review['marked']} of the {'generated ' if generated else ''}questions and accepted "
+            f"{review['accepted']} ({review['accepted_share']:.0%}); the {review['rejected']} marked bad were dropped")
+
+
+def stats_note(n: int, n_boot: int, seed: int, references: list[str], replicates: int = 1, questions: str = "",
+               review: str = "") -> str:
     """The lines that say how the table's intervals and p-values were computed, after what the
-    questions are when they were generated (`questions`, a `questions_label`)."""
+    questions are when they were generated (`questions`, a `questions_label`) and what people's
+    review of them did (`review`, a `review_label`)."""
     source = f"The questions were generated from the corpus, not written by people ({questions}). " if questions else ""
+    source += f"{review[:1].upper()}{review[1:]}. " if review else ""
     refs = " and ".join(f"`{r}`" for r in references) or "none"
     seeds = (f" Fine-tuned systems: the mean over {replicates} adapters trained with different seeds; their "
              f"interval is a two-level bootstrap (questions, then seeds), and `over seeds` gives the lowest and "

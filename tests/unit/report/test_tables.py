@@ -13,6 +13,7 @@ from ragft.report.tables import (
     holm_adjusted,
     p_values,
     questions_label,
+    review_label,
     stats_note,
     system_scores,
     system_stats,
@@ -335,7 +336,21 @@ def test_generated_questions_are_named_in_the_title_and_note():
     label = questions_label(split)
     assert label == "generated questions: 500 kept of 1017 candidates; cloze"
     assert questions_label({"source": "gold"}) == "" and questions_label({}) == ""
+    llm = {"source": "generated", "generator": {"method": "llm", "model": "builtin:smollm2", "kept": 120,
+                                                "generated": 1000, "candidates": 1400}}
+    assert questions_label(llm) == "generated questions: 120 kept of 1000 generated; model builtin:smollm2"
     note = stats_note(100, 1000, 7, ["base"], questions=label)
     assert note.startswith("The questions were generated from the corpus, not written by people (generated "
                            "questions: 500 kept of 1017 candidates; cloze). n = 100 eval questions")
     assert stats_note(100, 1000, 7, ["base"]).startswith("n = 100 eval questions")
+
+
+def test_a_review_is_said_in_the_note_for_gold_and_generated_questions():
+    review = {"files": ["r.csv"], "marked": 80, "accepted": 72, "rejected": 8, "unmarked": 0, "unknown": 1,
+              "accepted_share": 0.9, "dropped_eval": 8, "dropped_train": 0}
+    gold = review_label({"source": "gold", "review": review})
+    assert gold == "people reviewed 80 of the questions and accepted 72 (90%); the 8 marked bad were dropped"
+    assert review_label({"source": "generated", "review": review}).startswith("people reviewed 80 of the generated questions")
+    assert review_label({"source": "gold"}) == "" and review_label({"review": {**review, "marked": 0}}) == ""
+    assert stats_note(72, 1000, 7, ["base"], review=gold).startswith(
+        "People reviewed 80 of the questions and accepted 72 (90%); the 8 marked bad were dropped. n = 72 eval questions")
