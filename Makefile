@@ -31,7 +31,7 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 venv: $(VENV)/.installed
 
 demo: $(VENV)/.installed
-	$(RUN) $(VENV)/bin/snakemake --cores $(CORES)
+	$(RUN) $(VENV)/bin/snakemake --cores $(CORES) $(if $(CONFIG),--configfile $(CONFIG))
 
 test: $(VENV)/.installed-dev
 	$(RUN) $(VENV)/bin/pytest
