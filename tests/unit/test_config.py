@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ragft.config import ConfigError, check, recipe_defaults, schema_defaults
+from ragft.config import ConfigError, check, qa_file, recipe_defaults, schema_defaults
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = ROOT / "config" / "config.schema.yaml"
@@ -170,3 +170,13 @@ def test_no_system_is_named_like_a_review_sheet_column(config):
     bad["systems"]["source"] = bad["systems"]["rag"]
     with pytest.raises(ConfigError, match="config key 'systems.source': 'source' is a column of the review sheet"):
         check(bad, SCHEMA)
+
+
+def test_the_documents_only_config_is_the_demo_without_its_questions(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    config = yaml.safe_load((ROOT / "config" / "documents_only.yaml").read_text())
+    check(config, SCHEMA)
+    assert config["corpora"] == {"demo_docs": {"source": "resources/demo/corpus"}}
+    assert qa_file(config["corpora"]["demo_docs"]) is None  # its questions are generated
+    original = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    assert {k: v for k, v in config.items() if k != "corpora"} == {k: v for k, v in original.items() if k != "corpora"}

@@ -38,8 +38,10 @@ def declared(stdout: str) -> list[tuple[str, dict]]:
 
 
 def test_every_job_that_runs_an_llm_asks_for_one_gpu(tmp_path):
-    assert llm_rules() == {"evaluate", "judge", "finetune", "finetune_data"}
+    assert llm_rules() == {"evaluate", "judge", "finetune", "finetune_data", "generate_qa"}
     config = tiny_config()
+    config["corpora"]["docs"] = {"source": "data/corpus"}  # no questions: an LLM writes them (qa.generate.method llm)
+    config["qa"]["generate"] = {"method": "llm"}
     config["model"] = {"base": "builtin:smollm2"}
     config["report"]["judge"] = {"model": "builtin:smollm2"}
     config["finetune"]["data"]["synthetic"] = {"enabled": True}
@@ -50,6 +52,8 @@ def test_every_job_that_runs_an_llm_asks_for_one_gpu(tmp_path):
     on_gpu = {rule for rule, res in jobs if res.get("gpu") == "1"}
     assert on_gpu == llm_rules()
     assert all(res.get("gpu", "0") == "0" for rule, res in jobs if rule not in on_gpu)
+    generate = [res for rule, res in jobs if rule == "generate_qa"]
+    assert len(generate) == 1 and int(generate[0]["mem_mb"]) == llm_host_mb("resources/models/smollm2")
     # the host memory of smollm2's jobs: its float32 weights and more, not a fixed 8 GB
     evaluate = [int(res["mem_mb"]) for rule, res in jobs if rule == "evaluate"]
     assert set(evaluate) == {llm_host_mb("resources/models/smollm2")} and 2000 < evaluate[0] < 3000
