@@ -42,7 +42,7 @@ data, stats = build_train_data(chunks, questions, p.builders, p.seed, p.template
                                max_length=p.recipe["max_length"])
 if synthetic_stats:
     stats["synthetic"] = synthetic_stats
-overlap = contamination(eval_questions, data, p.decontamination["ngram"], questions)
+overlap = contamination(eval_questions, data, p.decontamination["ngram"], questions + (synthetic or []))  # paraphrases: LLM-written ones too
 if p.decontamination["drop"]:  # never the chunks builder's corpus text: that is knowledge injection
     data, overlap["dropped_examples"] = decontaminate(data, overlap)
 report = data_report(data, tokenizer, p.recipe, stats, overlap, count_parameters(p.base), matmul_flops())
