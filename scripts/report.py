@@ -44,6 +44,7 @@ split = read_json(inp.questions)
 label = questions_label(split)  # "" for gold questions; the HTML title says generated ones
 write_comparison(table, out.md, out.csv, out.tex, out.html, headline=[m for m in p.headline if m in shown],
                  title=f"Systems compared on {corpus}" + (f" ({label})" if label else ""), n_boot=p.bootstrap,
+                 md_title=f"Systems compared on {corpus} ({label})" if label else "",  # gold: the bare table
                  note=stats_note(n, p.bootstrap, p.seed, references, replicates, questions=label,
                                  review=review_label(split)))  # and what people's review (qa.review) dropped
 

@@ -260,11 +260,11 @@ def to_html(df: pd.DataFrame, title: str = "", note: str = "") -> str:
 def write_comparison(df: pd.DataFrame, out_md: str | os.PathLike, out_csv: str | os.PathLike,
                      out_tex: str | os.PathLike | None = None, out_html: str | os.PathLike | None = None,
                      headline: list[str] | tuple[str, ...] = ("f1", "gold_nll"), title: str = "",
-                     note: str = "", n_boot: int = 1000) -> None:
+                     note: str = "", n_boot: int = 1000, md_title: str = "") -> None:
     """Write the comparison, each file atomically: the CSV with every column, the Markdown, LaTeX and
-    HTML tables as `table_view` shows it (HTML with a title and a note)."""
+    HTML tables as `table_view` shows it (HTML with a title and a note; Markdown under `md_title`)."""
     view = table_view(df, headline, n_boot)
-    write_text(out_md, to_markdown(view))
+    write_text(out_md, (f"**{md_title}**\n\n" if md_title else "") + to_markdown(view))
     write_text(out_csv, to_csv(df))
     if out_tex is not None:
         write_text(out_tex, to_latex(view))

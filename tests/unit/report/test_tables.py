@@ -209,6 +209,8 @@ def test_write_comparison(tmp_path):
     assert "#T_table .col3 {\n  text-align: right;\n}" in html and "#T_table .col12 {" in html
     assert ".col2 {" not in html and "th{border-bottom:2px solid #333;text-align:left}" in html
     assert html.count("<tr>") == 3 and "<p>n = 2</p>" in html
+    write_comparison(df, *out, headline=["f1"], md_title="Systems compared on docs (generated questions: 5 kept of 9)")
+    assert out[0].read_text() == "**Systems compared on docs (generated questions: 5 kept of 9)**\n\n" + to_markdown(view)
 
 
 def test_corpora_markdown_puts_corpora_side_by_side():
