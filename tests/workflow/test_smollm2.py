@@ -5,7 +5,7 @@ data alike, answering in words (never empty), with retrieval lifting its accurac
 import json
 
 import pytest
-from workdirs import make_workdir, snakemake, tiny_config
+from workdirs import copy_run, make_workdir, read_config, snakemake, tiny_config, write_config
 
 pytestmark = pytest.mark.workflow
 
@@ -75,3 +75,27 @@ def test_an_llm_jobs_peak_host_memory_is_below_what_it_declares(smol_run):
     print("peak host memory (MB):", peaks, "declared:", declared)
     assert set(peaks) == {"base", "rag", "ft", "qlora"}
     assert all(0 < peaks[s] < declared["eval"] for s in ("base", "rag", "ft")) and 0 < peaks["qlora"] < declared["train"]
+
+
+def test_an_llm_writes_the_questions_of_a_corpus_without_them(smol_run, tmp_path):
+    """Rule generate_qa with method llm: builtin:smollm2 writes questions about the documents, each
+    kept or dropped by reason, and a forced rerun writes the same ones."""
+    work = copy_run(smol_run, tmp_path / "work")
+    config = read_config(work)
+    config["corpora"]["docs"] = {"source": "data/corpus"}  # no questions
+    config["qa"]["generate"] = {"method": "llm", "questions": 2, "max_candidates": 24, "batch_size": 6}
+    write_config(work, config)
+    target = "results/docs/qa/generated.jsonl"
+    proc = snakemake(work, target)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    manifest = json.loads((work / "results/docs/qa/generated_manifest.json").read_text())
+    assert manifest["method"] == "llm" and manifest["model"] == "builtin:smollm2" and manifest["invariant_ok"]
+    assert manifest["generated"] == manifest["kept"] + sum(manifest["dropped"].values()) <= 24
+    assert manifest["generated"] - manifest["kept"] == sum(manifest["dropped"].values())
+    questions = jsonl(work / target)
+    assert len(questions) == manifest["kept"] >= 1
+    assert all(q["question"].endswith("?") and q["meta"]["model"] == "builtin:smollm2" for q in questions)
+    first = (work / target).read_bytes()
+    proc = snakemake(work, target, "--forcerun", "generate_qa")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert (work / target).read_bytes() == first
