@@ -1,6 +1,6 @@
 from ragft.jsonl import iter_jsonl, write_json, write_jsonl
 from ragft.logs import setup
-from ragft.qa.cloze import cloze_questions
+from ragft.qa.cloze import cloze_questions, none_kept
 
 log = setup(snakemake.log[0], snakemake.threads)
 settings = dict(snakemake.params.generate)
@@ -38,6 +38,8 @@ else:  # llm: the model writes the questions, then answers them from their chunk
         max_candidates=settings["max_candidates"] or 4 * settings["questions"], round_trip_f1=settings["round_trip_f1"],
         template=settings["template"], on_kept=progress.update, **{k: settings[k] for k in cloze_keys})
     progress.close()
+if error := none_kept(manifest):
+    raise SystemExit(f"ragft: {error}")
 write_jsonl(snakemake.output.questions, questions)
 write_json(snakemake.output.manifest, manifest)
 log.info("generated %s", manifest)

@@ -243,3 +243,14 @@ def summary(manifest: dict) -> dict:
     keys = ("method", "model", "kept", "generated", "candidates", "dropped", "chunks_sampled", "chunks",
             "docs_with_questions", "docs")
     return {k: manifest[k] for k in keys if k in manifest}
+
+
+def none_kept(manifest: dict) -> str | None:
+    """The error to stop on when generation kept no question (a split of nothing evaluates
+    nothing), naming the counts and what to change; None when some were kept."""
+    if manifest["kept"]:
+        return None
+    sentences = {f"sentence {k}": v for k, v in manifest.get("sentences_dropped", {}).items()}  # llm: before the model
+    dropped = {k: v for k, v in {**sentences, **manifest["dropped"]}.items() if v}
+    return (f"no generated question was kept ({manifest['method']}; {manifest['chunks']} chunks, dropped by reason: "
+            f"{dropped or 'none'}): raise qa.generate.max_candidates or per_chunk, use a larger model, or method cloze")

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ragft.qa.cloze import BLANK
+from ragft.qa.cloze import BLANK, none_kept
 from ragft.qa.llm import REASONS, TEMPLATE, llm_questions, question_reason, round_trip_ok, statement
 
 CHUNK = ("The rainy season of Ithmar District is May to August. Yearly rainfall in Ithmar District averages "
@@ -140,3 +140,14 @@ def test_a_real_instruct_model_writes_questions_that_pass(smollm2_dir):
         assert round_trip_ok(q["meta"]["round_trip"], q["answers"][0], 0.4)
     again, _ = llm_questions(chunks, 7, ask, reply, model="builtin:smollm2", questions=4)
     assert again == out  # greedy: the same questions
+
+
+def test_keeping_nothing_is_an_error_that_names_the_counts():
+    ask = lambda prompts: ["What does the text say?"] * len(prompts)  # noqa: E731
+    out, manifest = llm_questions(_chunks(3), 7, ask, lambda pairs: [], model="fake", questions=5)
+    assert out == [] and manifest["dropped"]["not_self_contained"] == 3
+    assert none_kept(manifest) == ("no generated question was kept (llm; 3 chunks, dropped by reason: "
+                                   "{'not_self_contained': 3}): raise qa.generate.max_candidates or per_chunk, "
+                                   "use a larger model, or method cloze")
+    _, kept = llm_questions(_chunks(3), 7, *_fake_model()[:2], model="fake", questions=5)
+    assert none_kept(kept) is None
