@@ -11,7 +11,7 @@ from ragft.models.specs import llm_host_mb
 pytestmark = pytest.mark.workflow
 
 RULE = re.compile(r"^(?:local)?rule (\w+):$")
-LOADS_LLM = re.compile(r"\b(load_causal_lm|synthetic_qa|train)\(")
+LOADS_LLM = re.compile(r"\b(load_causal_lm|synthetic_qa|write_questions|train)\(")
 
 
 def llm_rules() -> set[str]:

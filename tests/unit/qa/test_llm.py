@@ -115,30 +115,29 @@ def test_the_prompt_shows_the_blanked_sentence():
 
 
 def test_a_real_instruct_model_writes_questions_that_pass(smollm2_dir):
-    """builtin:smollm2 writes questions about a few chunks; those kept hold up to every filter."""
-    from ragft.models.generate import generate_answers
-    from ragft.models.load import load_causal_lm, load_tokenizer
-    from ragft.prompts import build_prompt, renderer
+    """builtin:smollm2 writes questions about a few chunks (ragft.models.questions, as rule
+    generate_qa runs it); those kept hold up to every filter, and a rerun writes the same ones."""
+    from ragft.config import schema_defaults
+    from ragft.models.questions import write_questions
 
-    model, tokenizer = load_causal_lm(smollm2_dir), load_tokenizer(smollm2_dir)
-    render, _, _ = renderer(tokenizer, "auto", None)
-    ask = lambda ps: generate_answers(model, tokenizer, ps, 40, 16, stop=["\n"])  # noqa: E731
-    reply = lambda pairs: generate_answers(model, tokenizer, [render(build_prompt(q, [c])) for c, q in pairs], 20, 16,  # noqa: E731
-                                           stop=["\n"])
+    generate = {**schema_defaults("qa.generate"), "questions": 4}
+    model = {**{k: schema_defaults("model")[k] for k in ("dtype", "trust_remote_code", "chat_template", "max_new_tokens")},
+             "templates": schema_defaults("model.templates")}
     chunks = [
         {"id": "a#0", "doc_id": "a", "text": "The rainy season of Ithmar District is May to August. Farm advice is free."},
         {"id": "b#0", "doc_id": "b", "text": "The breeder of Rundris Talber is Pelmo Plant Trust. It ripens early."},
         {"id": "c#0", "doc_id": "c", "text": "The active season of Senkor weevil is April to June. Growers watch for it."},
         {"id": "d#0", "doc_id": "d", "text": "The maturity period of Motal Dulfen is 89 days. Its grain is pale gold."},
     ]
-    out, manifest = llm_questions(chunks, 7, ask, reply, model="builtin:smollm2", questions=4)
-    assert manifest["generated"] == 4 and manifest["invariant_ok"] is True
-    assert manifest["kept"] >= 2
+    kept = []
+    out, manifest = write_questions(chunks, 7, smollm2_dir, generate, model, kept.append)
+    assert manifest["generated"] == 4 and manifest["invariant_ok"] is True and manifest["model"] == "builtin:smollm2"
+    assert manifest["kept"] >= 2 and len(kept) == manifest["kept"]
     text = {c["id"]: c["text"] for c in chunks}
     for q in out:
         assert question_reason(q["question"], q["answers"][0], text[q["meta"]["chunk_id"]]) is None
         assert round_trip_ok(q["meta"]["round_trip"], q["answers"][0], 0.4)
-    again, _ = llm_questions(chunks, 7, ask, reply, model="builtin:smollm2", questions=4)
+    again, _ = write_questions(chunks, 7, smollm2_dir, generate, model)
     assert again == out  # greedy: the same questions
 
 
