@@ -126,7 +126,7 @@ def qa_generator():
 
 def qa_generation():
     """The qa.generate keys the chosen method reads (so a cloze run ignores the LLM's keys)."""
-    keys = ["method", "questions", "per_chunk", "min_words", "max_words"]
+    keys = ["method", "questions", "per_chunk", "min_words", "max_words", "max_bare_share"]
     keys += ["model", "max_candidates", "round_trip_f1", "max_new_tokens", "batch_size", "template"] if QA_LLM else []
     return {k: config["qa"]["generate"][k] for k in keys}
 

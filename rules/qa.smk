@@ -2,6 +2,7 @@
 rule generate_qa:
     input:
         chunks=rules.chunk.output.chunks,
+        docs=rules.ingest.output.docs,  # their titles: each question names what it is about
         model=qa_generator(),  # method llm: the generating model (a built-in's or a local folder)
     output:
         questions="results/{corpus}/qa/generated.jsonl",

@@ -9,7 +9,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src" / "ragft"
 # each stage may import the shared modules and the stages before it, never one after it
 ORDER = ["ingest", "qa", "models", "retrieval", "finetune", "evaluate", "report"]
-SHARED = {"config", "jsonl", "logs", "prompts", "answers"}
+SHARED = {"config", "jsonl", "logs", "prompts", "answers", "sentences"}
 TOP = {"ask", "cli", "demo_data"}  # users of the stages, imported by none of them
 
 

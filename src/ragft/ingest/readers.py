@@ -42,6 +42,7 @@ from ragft.ingest.textnorm import (
     clean_title,
     decode_text,
     dehyphenate,
+    join_wrapped_lines,
     normalise_counting,
     normalise_text,
     repair_text,
@@ -137,9 +138,12 @@ def file_meta(fmt: str, nbytes: int, encoding: str = "utf-8", repairs: Mapping[s
     return meta
 
 
-def make_doc(doc_id: str, rel: str, label: str, title: str, text: str, meta: dict, opts: Options) -> Item:
-    """A doc record from normalised text, or the rejection its quality earns."""
-    if problem := quality_problem(text, opts.min_chars, opts.max_symbol_ratio, opts.max_repeated_lines):
+def make_doc(doc_id: str, rel: str, label: str, title: str, text: str, meta: dict, opts: Options,
+             judged: str | None = None) -> Item:
+    """A doc record from normalised text, or the rejection its quality earns (judged on `judged`
+    when given: a PDF's lines as laid out, before wrapped lines are joined)."""
+    if problem := quality_problem(text if judged is None else judged, opts.min_chars, opts.max_symbol_ratio,
+                                  opts.max_repeated_lines):
         return Rejection(rel, label, *problem)
     title = clean_title(title) or doc_id
     return {"id": doc_id, "source": rel, "title": title, "text": text, "sha256": sha256_text(text), "meta": meta}
@@ -210,7 +214,7 @@ def read_html(raw: bytes, rel: str, opts: Options) -> list[Item]:
 
 @reader(".pdf")
 def read_pdf(raw: bytes, rel: str, opts: Options) -> list[Item]:
-    """A PDF is one doc: its pages' text, without running headers and footers, de-hyphenated.
+    """A PDF is one doc: its pages' text, without running headers and footers, de-hyphenated, wrapped lines joined into paragraphs.
 
     meta.page_starts[i] is where page i+1 begins in the text (an empty page starts where the
     previous text ends), so the page of character c is bisect_right(page_starts, c)."""
@@ -221,17 +225,20 @@ def read_pdf(raw: bytes, rel: str, opts: Options) -> list[Item]:
     if not any(text for text, _ in cleaned):
         raise Reject("no_text_layer", f"{len(pages)} page(s) without extractable text; scanned? run OCR first (e.g. ocrmypdf)")
     texts, running = drop_running_lines([text for text, _ in cleaned])
-    joins = 0
+    joins = wraps = 0
+    laid_out = []  # the pages' lines as laid out: what the quality filters judge (a paragraph is not one line there)
     for i, text in enumerate(texts):
         texts[i], n = dehyphenate(text)
-        texts[i], joins = normalise_text(texts[i]), joins + n
+        laid_out.append(normalise_text(texts[i]))
+        texts[i], w = join_wrapped_lines(texts[i])
+        texts[i], joins, wraps = normalise_text(texts[i]), joins + n, wraps + w
     text, starts = join_pages(texts)
     repairs = {k: sum(r.get(k, 0) for _, r in cleaned) for k in ("mojibake_lines", "control_chars")}
-    repairs |= {"dehyphenated": joins, "running_lines": running}
+    repairs |= {"dehyphenated": joins, "lines_joined": wraps, "running_lines": running}
     meta = file_meta("pdf", len(raw), "utf-8", {k: v for k, v in repairs.items() if v})
     meta["pages"] = len(pages)
     meta["page_starts"] = starts
-    return [make_doc(rel, rel, rel, PurePath(rel).stem, text, meta, opts)]
+    return [make_doc(rel, rel, rel, PurePath(rel).stem, text, meta, opts, join_pages(laid_out)[0])]
 
 
 def join_pages(pages: list[str]) -> tuple[str, list[int]]:

@@ -154,6 +154,41 @@ def dehyphenate(text: str) -> tuple[str, int]:
     return (text.rstrip("\n") if joins else text), joins
 
 
+_BULLET = re.compile(r"^\s*(?:[-*•·▪◦–]|\(?\d{1,2}[.)]|\(?[a-z][.)])(?:\s|$)")
+WRAP_FULL = 0.8  # a line at least this share of the page's usual prose width was wrapped, not ended
+
+
+def join_wrapped_lines(text: str) -> tuple[str, int]:
+    """One PDF page's lines joined into paragraphs: a line break is a wrap, not a sentence end, when
+    the line runs to the page's usual width (WRAP_FULL of its prose lines' 90th-percentile length)
+    or stops mid-sentence before a lower-case word, and neither line is a bullet, a heading
+    (ending in ':') or a row of numbers, nor a sentence's end followed by a short label ("Total
+    assets"); (text, lines joined). Blank lines stay paragraph breaks."""
+    lines = text.split("\n")
+    prose = sorted(len(line) for line in lines if _is_prose(line))
+    if not prose:
+        return text, 0
+    width = prose[min(len(prose) - 1, int(0.9 * len(prose)))]
+    out, joins = [lines[0]], 0
+    for line in lines[1:]:
+        prev = out[-1].rstrip()
+        ended = prev.endswith((".", "!", "?", ";"))
+        wrapped = len(prev) >= WRAP_FULL * width or (not ended and line[:1].islower())
+        if wrapped and _is_prose(prev) and line.strip() and not prev.endswith(":") and not _BULLET.match(line) \
+                and any(c.isalpha() for c in line[:3]) and (not ended or _is_prose(line)):
+            out[-1] = prev + " " + line.lstrip()
+            joins += 1
+        else:
+            out.append(line)
+    return "\n".join(out), joins
+
+
+def _is_prose(line: str) -> bool:
+    """Three words or more, most of its characters letters: a line of running text, not a table row."""
+    letters = sum(c.isalpha() for c in line)
+    return len(line.split()) >= 3 and letters >= 0.5 * len(line.replace(" ", ""))
+
+
 def symbol_ratio(text: str) -> float:
     """Share of the characters other than space, newline and tab that are neither letters, digits
     nor `_` (counted without building lists: this runs on every doc)."""

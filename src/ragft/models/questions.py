@@ -11,14 +11,15 @@ from ragft.models.load import load_causal_lm, load_tokenizer
 from ragft.prompts import build_prompt, renderer
 from ragft.qa.llm import llm_questions
 
-CLOZE_KEYS = ("questions", "per_chunk", "min_words", "max_words")
+CLOZE_KEYS = ("questions", "per_chunk", "min_words", "max_words", "max_bare_share")
 
 
 def write_questions(chunks: Iterable[dict], seed: int, path: str, generate: dict, model: dict,
-                    on_kept: Callable[[int], object] = lambda n: None) -> tuple[list[dict], dict]:
+                    on_kept: Callable[[int], object] = lambda n: None,
+                    titles: dict[str, str] | None = None) -> tuple[list[dict], dict]:
     """llm_questions with the model at `path` (a folder or hub id). `generate` holds qa.generate's
     keys; `model` the model keys evaluation uses (dtype, trust_remote_code, templates, chat_template,
-    max_new_tokens: the round trip's answer length)."""
+    max_new_tokens: the round trip's answer length); `titles` the docs' titles, {doc id: title}."""
     tokenizer = load_tokenizer(path, model["trust_remote_code"])
     lm = load_causal_lm(path, None, model["dtype"], model["trust_remote_code"])
     render, _, _ = renderer(tokenizer, model["chat_template"], model["templates"])
@@ -35,5 +36,5 @@ def write_questions(chunks: Iterable[dict], seed: int, path: str, generate: dict
 
     return llm_questions(chunks, seed, ask, reply, model=generate["model"],
                          max_candidates=generate["max_candidates"] or 4 * generate["questions"],
-                         round_trip_f1=generate["round_trip_f1"], template=generate["template"], on_kept=on_kept,
+                         round_trip_f1=generate["round_trip_f1"], template=generate["template"], titles=titles, on_kept=on_kept,
                          **{k: generate[k] for k in CLOZE_KEYS})

@@ -2,42 +2,44 @@
 
 Deterministic and model-free. From the corpus's chunks a seeded sample spread over the documents
 (every doc gives a chunk before any gives two) is read; in each chunk, sentences in a seeded order
-become `Fill in the blank: <sentence with ____>` with the blanked span as the one answer, until
-`per_chunk` are kept from the chunk and `questions` in all. The key span is the sentence's last
-quantity (a number or range with its unit: "6.7 to 7.9", "12 kg", "1998"; a date or month range:
-"May to August"), else its last
-multi-word proper name that is not at the sentence start ("Runsen Dulcal"). Every sentence looked
-at is kept or dropped for one reason (REASONS, in the order they are checked), and counted.
+become `Fill in the blank (<subject>): <sentence with ____>` with the blanked span as the one
+answer, until `per_chunk` are kept from the chunk and `questions` in all. The subject is the
+document's title (its file name for a PDF: "3M 2018 10K"), so a question says what it is about.
+The span is ragft.qa.spans' key span. Every sentence looked at is kept or dropped for one reason
+(REASONS, in the order they are checked), and counted.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from ragft.answers import holds_answer, normalize_answer
+from ragft.qa.spans import BOILERPLATE, furniture, is_bare, key_span, sentences
 
 METHOD = "cloze"
-PROMPT = "Fill in the blank: "
+PROMPT = "Fill in the blank: "  # with a subject: "Fill in the blank (3M 2018 10K): "
 BLANK = "____"
 NEAR_DUP = 0.9  # word-set Jaccard of two sentences at which the later one is a near_duplicate
 
 REASONS = (
+    "furniture",  # page furniture ("Table of Contents", "(continued)") or a table row read as text
     "fragment",  # not a whole sentence: starts without a capital or digit, or ends without . or !
-    "too_short",  # fewer than min_words words
+    "too_short",  # fewer than min_words words, or no more than min_words // 2 + 1 beside the blank
     "too_long",  # more than max_words words
+    "boilerplate",  # legal boilerplate, an exhibit list or a cross-reference ("incorporated by reference", "shall")
     "not_self_contained",  # opens with (or points to) a reference the sentence does not resolve
-    "no_span",  # neither a quantity nor a multi-word name after the first word
-    "answer_in_question",  # the span occurs again in the blanked sentence
+    "no_span",  # no quantity, multi-word name or date after the first word (footnote markers do not count)
+    "answer_in_question",  # the span occurs again in the blanked sentence or its subject
+    "ambiguous",  # another document has the same sentence with another span there: two right answers
+    "bare_number",  # a year or a number under 100 without unit, over the max_bare_share cap
     "near_duplicate",  # same question, or nearly the same sentence, as a kept question
 )
-
-# sentences and lines, as ragft.retrieval.chunk cuts them (qa comes before retrieval: a copy)
-_SENTENCE = re.compile(r"[^\n]*?[.!?](?=\s)|[^\n]+")
-_MARKER = re.compile(r"^(?:#{1,6}\s+|[-*•]\s+|\d{1,2}[.)]\s+)")  # heading, bullet or list number
 _WORD = re.compile(r"\w[\w'’-]*")
+
 _UNRESOLVED = re.compile(
     r"^(?:it|its|this|these|those|that|they|their|them|he|she|his|her|such|both|here|the above|"
     r"the following|the latter|the former|as (?:mentioned|noted|shown|described))\b"
@@ -45,94 +47,43 @@ _UNRESOLVED = re.compile(
     r"|\b(?:see above|mentioned above|above-mentioned|shown below|see below)\b",
     re.IGNORECASE,
 )
-_NUM = r"[$€£]?\d+(?:,\d{3})*(?:\.\d+)?%?"
-_UNITS = (
-    "%|percent|per cent|°C|°F|kg|g|mg|µg|t|tonnes?|tons?|ha|hectares?|acres?|km|m|cm|mm|µm|nm|"
-    "kilometres?|kilometers?|metres?|meters?|centimetres?|centimeters?|millimetres?|millimeters?|"
-    "kilograms?|grams?|milligrams?|l|L|ml|mL|litres?|liters?|days?|weeks?|months?|years?|hours?|"
-    "minutes?|seconds?|h|min|s|kWh|MWh|kW|MW|GW|W|V|Hz|kHz|MHz|GHz|ppm|mol|mmol|°|degrees?|"
-    "dollars?|euros?|pounds?|USD|EUR|GBP|million|billion|thousand"
-)
-_QUANTITY = re.compile(
-    rf"(?<![\w.,:/-]){_NUM}(?:\s*(?:-|–|to|and)\s*{_NUM})?(?:\s?(?:{_UNITS})(?:\s?/\s?[a-z]+|\s+per\s+[a-z]+)?)?(?![\w:/])"
-)
-_MONTH = (r"(?:(?:early|mid|late)[- ])?(?:January|February|March|April|May|June|July|August|September|October|"
-          r"November|December)(?: \d{1,2}(?:st|nd|rd|th)?)?(?:,? \d{4})?")
-_DATE = re.compile(rf"(?<![\w-]){_MONTH}(?:\s*(?:-|–|to|and|until)\s*{_MONTH})?(?!\w)")
-_CONNECTORS = {"of", "de", "la", "du", "van", "von", "der", "for", "the", "&"}  # not "and": "Paris and Rome" is two
 _QUOTES = "\"'“”‘’()"
-
-
-def sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences and lines of `text`, trimmed, list and heading markers cut."""
-    spans = []
-    for m in _SENTENCE.finditer(text):
-        start, end = m.start(), m.end()
-        while start < end and text[start].isspace():
-            start += 1
-        while end > start and text[end - 1].isspace():
-            end -= 1
-        if marker := _MARKER.match(text[start:end]):
-            start += marker.end()
-        if start < end:
-            spans.append((start, end))
-    return spans
-
-
-def quantity_spans(sentence: str) -> list[tuple[int, int]]:
-    """Spans of numbers and ranges with their units, and of dates and month ranges, in order:
-    "6.7 to 7.9", "12 kg", "1998", "May to August", "mid-January to early February"."""
-    dates = [m.span() for m in _DATE.finditer(sentence)]
-    numbers = [m.span() for m in _QUANTITY.finditer(sentence)
-               if not any(a <= m.start() and m.end() <= b for a, b in dates)]  # "March 3, 1998" is one date
-    return sorted(dates + numbers)
-
-
-def name_spans(sentence: str) -> list[tuple[int, int]]:
-    """Spans of runs of two or more capitalised words (joined by spaces and "of", "de", ...), the
-    sentence's first word left out: a capital there says nothing."""
-    words = [m.span() for m in _WORD.finditer(sentence)][1:]
-    spans, run = [], []
-    for start, end in words + [(len(sentence) + 1, len(sentence) + 1)]:
-        word = sentence[start:end]
-        joined = not run or sentence[run[-1][1]:start].isspace()
-        if joined and word[:1].isupper():
-            run.append((start, end))
-            continue
-        if joined and run and word in _CONNECTORS:
-            run.append((start, end))
-            continue
-        while run and not sentence[run[-1][0]].isupper():  # a name ends with a capitalised word
-            run.pop()
-        if len(run) >= 2:
-            end = run[-1][1] - 2 if sentence[run[-1][1] - 2:run[-1][1]] in ("'s", "’s") else run[-1][1]
-            spans.append((run[0][0], end))
-        run = [(start, end)] if word[:1].isupper() else []
-    return spans
-
-
-def key_span(sentence: str) -> tuple[int, int] | None:
-    """The span to blank: the last quantity, else the last multi-word name, else None."""
-    spans = quantity_spans(sentence) or name_spans(sentence)
-    return spans[-1] if spans else None
+_NUMBER_FIRST = re.compile(r"[$€£]?[\d.,]+%?(?:\s|$)")  # "2.9 percentage points versus 2016.": the tail of a cut sentence
 
 
 def sentence_reason(sentence: str, min_words: int, max_words: int) -> str | None:
     """Why a sentence cannot be a cloze question (before its span is chosen), or None."""
+    if furniture(sentence):
+        return "furniture"
     opening = sentence.lstrip(_QUOTES)
-    if not opening or not (opening[0].isupper() or opening[0].isdigit()) or not sentence.rstrip(_QUOTES).endswith((".", "!")):
+    if not opening or not (opening[0].isupper() or opening[0].isdigit()) or not sentence.rstrip(_QUOTES).endswith((".", "!")) \
+            or _NUMBER_FIRST.match(opening):
         return "fragment"
     n = len(_WORD.findall(sentence))
     if n < min_words:
         return "too_short"
     if n > max_words:
         return "too_long"
+    if BOILERPLATE.search(sentence):
+        return "boilerplate"
     if _UNRESOLVED.search(sentence):
         return "not_self_contained"
     return None
 
 
-def cloze(sentence: str, min_words: int, max_words: int) -> tuple[str, tuple[int, int]] | str:
+def subject(title: str | None, doc_id: str) -> str:
+    """What a question is about: the document's title, else its id's file stem, with underscores
+    as spaces and brackets dropped ("3M_2018_10K" -> "3M 2018 10K")."""
+    name = (title or "").strip() or re.sub(r"\.[A-Za-z0-9]{1,5}$", "", doc_id.rsplit("/", 1)[-1].split(":")[0])
+    return " ".join(re.sub(r"[_()\[\]]", " ", name).split())
+
+
+def prompt(about: str | None) -> str:
+    """The cloze instruction, naming the subject when there is one."""
+    return f"Fill in the blank ({about}): " if about else PROMPT
+
+
+def cloze(sentence: str, min_words: int, max_words: int, about: str | None = None) -> tuple[str, tuple[int, int]] | str:
     """(question, answer span in the sentence), or the reason the sentence gives none."""
     reason = sentence_reason(sentence, min_words, max_words)
     if reason:
@@ -141,9 +92,34 @@ def cloze(sentence: str, min_words: int, max_words: int) -> tuple[str, tuple[int
     if span is None:
         return "no_span"
     blanked = sentence[: span[0]] + BLANK + sentence[span[1]:]
-    if holds_answer(blanked, [sentence[span[0]:span[1]]]):
+    if len(_WORD.findall(blanked)) <= min_words // 2 + 1:  # "Capital ____." of a list of names
+        return "too_short"
+    if holds_answer(f"{about or ''} {blanked}", [sentence[span[0]:span[1]]]):
         return "answer_in_question"
-    return PROMPT + blanked, span
+    return prompt(about) + blanked, span
+
+
+class Sentences:
+    """Every sentence of the corpus (normalised words, by doc), indexed by its first and its last
+    two words, to find a blanked sentence in another doc with another span in the blank."""
+
+    def __init__(self, chunks: Iterable[dict]) -> None:
+        self.first: dict[tuple, set] = {}
+        self.last: dict[tuple, set] = {}
+        for chunk in chunks:
+            text = chunk["text"]
+            for start, end in sentences(text):
+                words = tuple(normalize_answer(text[start:end]).split())
+                self.first.setdefault(words[:2], set()).add((chunk["doc_id"], words))
+                self.last.setdefault(words[-2:], set()).add((chunk["doc_id"], words))
+
+    def ambiguous(self, doc_id: str, before: str, answer: str, after: str) -> bool:
+        """Another doc has a sentence that reads `before` + something else than `answer` + `after`."""
+        pre, ans, post = (tuple(normalize_answer(x).split()) for x in (before, answer, after))
+        pool = self.first.get(pre[:2], ()) if len(pre) >= len(post) else self.last.get(post[-2:], ())
+        return any(doc != doc_id and len(words) > len(pre) + len(post) and words[:len(pre)] == pre
+                   and words[len(words) - len(post):] == post and words[len(pre):len(words) - len(post)] != ans
+                   for doc, words in pool)
 
 
 def spread(chunks: Iterable[dict], rng: random.Random) -> list[dict]:
@@ -160,12 +136,18 @@ def spread(chunks: Iterable[dict], rng: random.Random) -> list[dict]:
     return [by_doc[d][r] for r in range(rounds) for d in docs if r < len(by_doc[d])]
 
 
-class _Reader:
-    """One generation's state: the sentence limits, the kept questions (for the near_duplicate
-    check: normalised questions and sentence word sets) and the drops by reason."""
+MAX_BARE_SHARE = 0.05  # of `questions`: bare years and small numbers fit too many questions to be many
 
-    def __init__(self, min_words: int, max_words: int) -> None:
-        self.min_words, self.max_words = min_words, max_words
+
+class _Reader:
+    """One generation's state: the sentence limits, the corpus's sentences (for `ambiguous`), the
+    subjects by doc, the kept questions (for near_duplicate: normalised questions and sentence word
+    sets), the bare answers still allowed, and the drops by reason."""
+
+    def __init__(self, chunks: list[dict], min_words: int, max_words: int, subjects: Mapping[str, str],
+                 bare_left: int) -> None:
+        self.min_words, self.max_words, self.subjects, self.bare_left = min_words, max_words, subjects, bare_left
+        self.corpus = Sentences(chunks)
         self.questions: set[str] = set()
         self.sentences: list[set[str]] = []
         self.dropped = Counter({reason: 0 for reason in REASONS})
@@ -174,6 +156,19 @@ class _Reader:
         words = set(normalize_answer(sentence).split())
         return normalize_answer(question) in self.questions or any(
             len(words & s) >= NEAR_DUP * len(words | s) for s in self.sentences)
+
+    def judge(self, chunk: dict, sentence: str) -> tuple[str, tuple[int, int]] | str:
+        """cloze's question and span for a sentence of `chunk`, or why it is dropped, the corpus-wide
+        checks (ambiguous, bare_number, near_duplicate) included."""
+        made = cloze(sentence, self.min_words, self.max_words, self.subjects.get(chunk["doc_id"]))
+        if isinstance(made, str):
+            return made
+        a, b = made[1]
+        if self.corpus.ambiguous(chunk["doc_id"], sentence[:a], sentence[a:b], sentence[b:]):
+            return "ambiguous"
+        if is_bare(sentence[a:b]) and self.bare_left <= 0:
+            return "bare_number"
+        return "near_duplicate" if self.near(made[0], sentence) else made
 
     def read(self, chunk: dict, seed: int, limit: int) -> tuple[list[dict], int]:
         """Up to `limit` cloze questions from one chunk (its sentences in an order seeded by `seed`
@@ -187,37 +182,48 @@ class _Reader:
                 break
             seen += 1
             sentence = text[start:end]
-            made = cloze(sentence, self.min_words, self.max_words)
-            if isinstance(made, tuple) and self.near(made[0], sentence):
-                made = "near_duplicate"
+            made = self.judge(chunk, sentence)
             if isinstance(made, str):
                 self.dropped[made] += 1
                 continue
             question, (a, b) = made
+            self.bare_left -= is_bare(sentence[a:b])
             self.questions.add(normalize_answer(question))
             self.sentences.append(set(normalize_answer(sentence).split()))
+            meta = {"chunk_id": chunk["id"], "generator": METHOD, "sentence": sentence, "answer_start": start + a}
+            if chunk["doc_id"] in self.subjects:
+                meta["subject"] = self.subjects[chunk["doc_id"]]
             out.append({"id": f"{chunk['id']}#s{k}", "question": question, "answers": [sentence[a:b]],
-                        "doc_ids": [chunk["doc_id"]],
-                        "meta": {"chunk_id": chunk["id"], "generator": METHOD, "sentence": sentence,
-                                 "answer_start": start + a}})
+                        "doc_ids": [chunk["doc_id"]], "meta": meta})
         return out, seen
 
 
 def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per_chunk: int = 1,
-                    min_words: int = 6, max_words: int = 40) -> tuple[list[dict], dict]:
+                    min_words: int = 6, max_words: int = 40, titles: Mapping[str, str] | None = None,
+                    max_bare_share: float = MAX_BARE_SHARE) -> tuple[list[dict], dict]:
     """(questions sorted by id, manifest): cloze questions from a seeded, doc-spread sample of the
-    chunks, at most `per_chunk` from a chunk and `questions` in all. The manifest counts chunks
-    sampled, candidates (sentences looked at), kept and dropped by reason;
-    `invariant_ok` checks candidates == kept + dropped."""
-    out, manifest = drawn_questions(chunks, seed, questions, per_chunk, min_words, max_words)
-    return sorted(out, key=lambda q: q["id"]), manifest
+    chunks, at most `per_chunk` from a chunk and `questions` in all, each naming its doc's subject
+    when `titles` ({doc id: title}) is given, and at most `max_bare_share` of `questions` with a bare
+    answer. The manifest counts chunks sampled, candidates (sentences looked at), kept and dropped by
+    reason; `invariant_ok` checks candidates == kept + dropped."""
+    out, manifest = drawn_questions(chunks, seed, questions, per_chunk, min_words, max_words, titles,
+                                    bare_cap(max_bare_share, questions))
+    return sorted(out, key=lambda q: q["id"]), {**manifest, "max_bare_share": max_bare_share}
+
+
+def bare_cap(share: float, questions: int) -> int:
+    """How many questions of `questions` may have a bare answer."""
+    return math.floor(share * questions + 1e-9)
 
 
 def drawn_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per_chunk: int = 1,
-                    min_words: int = 6, max_words: int = 40) -> tuple[list[dict], dict]:
-    """cloze_questions' questions in the order they were drawn (every doc before a second chunk of any)."""
+                    min_words: int = 6, max_words: int = 40, titles: Mapping[str, str] | None = None,
+                    max_bare: int | None = None) -> tuple[list[dict], dict]:
+    """cloze_questions' questions in the order they were drawn (every doc before a second chunk of
+    any), at most `max_bare` of them (None: no cap) with a bare answer."""
     chunks = list(chunks)
-    reader = _Reader(min_words, max_words)
+    subjects = {doc: subject(title, doc) for doc, title in (titles or {}).items()}
+    reader = _Reader(chunks, min_words, max_words, subjects, questions if max_bare is None else max_bare)
     out, candidates, sampled, docs = [], 0, 0, set()
     for chunk in spread(chunks, random.Random(seed)):
         if len(out) >= questions:
@@ -232,8 +238,8 @@ def drawn_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
         "min_words": min_words, "max_words": max_words,
         "chunks": len(chunks), "docs": len({c["doc_id"] for c in chunks}),
         "chunks_sampled": sampled, "docs_with_questions": len(docs),
-        "candidates": candidates, "kept": len(out), "dropped": dict(reader.dropped),
-        "invariant_ok": candidates == len(out) + sum(reader.dropped.values()),
+        "candidates": candidates, "kept": len(out), "bare": sum(is_bare(q["answers"][0]) for q in out),
+        "dropped": dict(reader.dropped), "invariant_ok": candidates == len(out) + sum(reader.dropped.values()),
     }
     return out, manifest
 

@@ -1,9 +1,10 @@
 """Question groups: gold questions that share a gold doc and a normalised answer, or the chunk they
-were generated from (`meta.chunk_id`), joined transitively.
+were generated from (`meta.chunk_id`), or nearly the same words in any documents, joined transitively.
 
 Two questions about one passage with one answer are paraphrases: a model trained on one has seen
 the other's answer in the other's context; two questions generated from one chunk are read off
-the same few sentences. The split (ragft.qa.gold.split_questions) keeps each
+the same few sentences; two near-identical questions of two documents (a sentence a company
+repeats in its 2015 and 2016 filings) are one question, whatever their subjects. The split (ragft.qa.gold.split_questions) keeps each
 group on one side, and the decontamination report (ragft.finetune.data_report) counts training
 examples that share a pair with an eval question.
 """
@@ -13,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ragft.answers import normalize_answer
+
+NEAR = 0.8  # word-set Jaccard of two questions (their subjects left out) at which they are one group
+NUM_PERM = 128  # MinHash permutations: candidates found by LSH, each then checked exactly
 
 
 def gold_keys(question: dict) -> set[tuple[str, str]]:
@@ -40,15 +44,44 @@ def question_groups(questions: Iterable[dict]) -> list[list[dict]]:
             i = parent[i]
         return i
 
+    def join(i: int, j: int) -> None:
+        a, b = root(i), root(j)
+        parent[max(a, b)] = min(a, b)  # a group's root is its first question
+
     first: dict[tuple[str, str], int] = {}  # pair -> the first question that has it
     for i, q in enumerate(order):
         for key in group_keys(q):
-            a, b = root(i), root(first.setdefault(key, i))
-            parent[max(a, b)] = min(a, b)  # a group's root is its first question
+            join(i, first.setdefault(key, i))
+    for i, j in near_pairs([question_words(q) for q in order]):
+        join(i, j)
     groups: dict[int, list[dict]] = {}
     for i, q in enumerate(order):
         groups.setdefault(root(i), []).append(q)
     return list(groups.values())
+
+
+def question_words(question: dict) -> frozenset[str]:
+    """The normalised words of a question, its subject ("3M 2018 10K", meta.subject) left out."""
+    text, about = question.get("question") or "", (question.get("meta") or {}).get("subject")
+    return frozenset(normalize_answer(text.replace(about, " ") if about else text).split())
+
+
+def near_pairs(word_sets: list[frozenset[str]], threshold: float = NEAR) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of word sets whose Jaccard similarity is at least `threshold`: MinHash
+    LSH (datasketch) proposes candidates, each checked exactly, so the result is exact for them."""
+    from datasketch import MinHash, MinHashLSH
+
+    lsh, pairs = MinHashLSH(threshold=threshold, num_perm=NUM_PERM), set()
+    for i, words in enumerate(word_sets):
+        if not words:
+            continue
+        sketch = MinHash(num_perm=NUM_PERM)
+        sketch.update_batch([w.encode() for w in sorted(words)])
+        for j in lsh.query(sketch):
+            if len(words & word_sets[j]) >= threshold * len(words | word_sets[j]):
+                pairs.add((j, i))
+        lsh.insert(i, sketch)
+    return sorted(pairs)
 
 
 def group_counts(train: list[dict], evaluation: list[dict]) -> dict:

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from ragft.answers import holds_answer, normalize_answer, token_f1
-from ragft.qa.cloze import PROMPT, drawn_questions
+from ragft.qa.cloze import MAX_BARE_SHARE, bare_cap, drawn_questions, prompt
 
 METHOD = "llm"
 REASONS = (
@@ -85,8 +85,14 @@ def round_trip_ok(reply: str, answer: str, min_f1: float) -> bool:
 
 
 def statement(candidate: dict) -> str:
-    """The blanked sentence of a cloze candidate, without the cloze prompt."""
-    return candidate["question"][len(PROMPT):] if candidate["question"].startswith(PROMPT) else candidate["question"]
+    """The blanked sentence of a cloze candidate, without the cloze instruction."""
+    head = prompt((candidate.get("meta") or {}).get("subject"))
+    return candidate["question"][len(head):] if candidate["question"].startswith(head) else candidate["question"]
+
+
+def named(question: str, about: str | None) -> str:
+    """The question with its subject before it ("3M 2018 10K: What ...?"), so it has one right answer."""
+    return f"{about}: {question}" if about and question else question
 
 
 class _Keeper:
@@ -111,6 +117,7 @@ def llm_questions(
     chunks: Iterable[dict], seed: int, ask: Callable[[list[str]], list[str]], reply: Callable[[list[tuple[str, str]]], list[str]],
     *, model: str, questions: int = 500, per_chunk: int = 1, min_words: int = 6, max_words: int = 40,
     max_candidates: int = 2000, round_trip_f1: float = 0.4, batch: int = 64, template: str | None = None,
+    titles: dict[str, str] | None = None, max_bare_share: float = MAX_BARE_SHARE,
     on_kept: Callable[[int], object] = lambda n: None,
 ) -> tuple[list[dict], dict]:
     """(questions sorted by id, manifest). Up to `max_candidates` cloze candidates are drawn (seeded,
@@ -121,15 +128,17 @@ def llm_questions(
     kept + dropped), and candidates left unused once enough were kept. `on_kept(1)` follows each kept one."""
     chunks = list(chunks)
     text = {c["id"]: c["text"] for c in chunks}
-    candidates, drawn = drawn_questions(chunks, seed, max_candidates, per_chunk, min_words, max_words)
+    candidates, drawn = drawn_questions(chunks, seed, max_candidates, per_chunk, min_words, max_words, titles,
+                                        bare_cap(max_bare_share, questions))
     template = template or TEMPLATE
     keeper, out, generated = _Keeper(), [], 0
     for start in range(0, len(candidates), batch):
         if len(out) >= questions:
             break
         group = candidates[start:start + batch]
-        written = [q.strip() for q in ask([template.format(statement=statement(c)) for c in group])]
-        reasons = [question_reason(q, c["answers"][0], text[c["meta"]["chunk_id"]]) for q, c in zip(written, group)]
+        raw = [q.strip() for q in ask([template.format(statement=statement(c)) for c in group])]
+        reasons = [question_reason(q, c["answers"][0], text[c["meta"]["chunk_id"]]) for q, c in zip(raw, group)]
+        written = [named(q, c["meta"].get("subject")) for q, c in zip(raw, group)]
         asked = [i for i, r in enumerate(reasons) if r is None]
         replies = dict(zip(asked, reply([(text[group[i]["meta"]["chunk_id"]], written[i]) for i in asked]) if asked else []))
         for i, (c, q) in enumerate(zip(group, written)):
@@ -144,7 +153,7 @@ def llm_questions(
     manifest = {
         "method": METHOD, "model": model, "seed": seed, "questions": questions, "per_chunk": per_chunk,
         "min_words": min_words, "max_words": max_words, "max_candidates": max_candidates,
-        "round_trip_f1": round_trip_f1, "chunks": drawn["chunks"], "docs": drawn["docs"],
+        "round_trip_f1": round_trip_f1, "max_bare_share": max_bare_share, "chunks": drawn["chunks"], "docs": drawn["docs"],
         "chunks_sampled": drawn["chunks_sampled"], "docs_with_questions": len({q["doc_ids"][0] for q in out}),
         "sentences": drawn["candidates"], "sentences_dropped": drawn["dropped"],
         "candidates": len(candidates), "generated": generated, "unused": len(candidates) - generated,

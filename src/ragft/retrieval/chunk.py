@@ -2,7 +2,7 @@
 
 Strategies:
 - `tokens`: fixed windows of `size` tokens, consecutive windows sharing `overlap` tokens.
-- `sentences`: whole sentences (and markdown lines) packed into windows of at most `size`
+- `sentences`: whole sentences (ragft.sentences: every line, split by pysbd) packed into windows of at most `size`
   tokens; the next window starts with the last sentences of the previous one, up to `overlap`
   tokens. A sentence longer than `size` is split into token windows.
 - `markdown`: as `sentences`, but a markdown heading always starts a new chunk: each section
@@ -25,10 +25,10 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
+from ragft.sentences import sentence_spans
+
 STRATEGIES = ("sentences", "tokens", "markdown")
 
-# a sentence ends at . ! or ? before whitespace, or at a line break (headings, bullets)
-_SENTENCE = re.compile(r"[^\n]*?[.!?](?=\s)|[^\n]+")
 # an ATX heading line (`# Title` to `###### Title`) and a fenced code block (``` or ~~~)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+\S[^\n]*$", re.M)
 _FENCE = re.compile(r"^ {0,3}(```|~~~)[^\n]*\n.*?(?:^ {0,3}\1[^\n]*$|\Z)", re.M | re.S)
@@ -108,18 +108,6 @@ def token_windows(offsets: list[tuple[int, int]], size: int, overlap: int, count
             break
         i = max(i + 1, j - overlap)
     return windows
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences and lines of `text`, whitespace trimmed."""
-    spans = []
-    for m in _SENTENCE.finditer(text):
-        start, end = m.start(), m.end()
-        while start < end and text[start].isspace():
-            start += 1
-        if start < end:
-            spans.append((start, end))
-    return spans
 
 
 def markdown_sections(text: str) -> list[tuple[int, int]]:

@@ -18,10 +18,11 @@ ORCHARD_PAGES = [
     ["Pears ripen after harvest in cool storage rooms.", "Quinces stay hard and need cook-", "ing before they are eaten."],
     ["Plums flower early and frost can de-", "stroy the blossom in a single night."],
 ]
+# each page one paragraph: a line that runs to the page's width, or stops before a lower-case word, was wrapped
 ORCHARD_TEXT = (
-    "Apples need cold winters to set fruit and the information\non chill hours is kept by growers.\n\n"
-    "Pears ripen after harvest in cool storage rooms.\nQuinces stay hard and need cooking\nbefore they are eaten.\n\n"
-    "Plums flower early and frost can destroy\nthe blossom in a single night."
+    "Apples need cold winters to set fruit and the information on chill hours is kept by growers.\n\n"
+    "Pears ripen after harvest in cool storage rooms. Quinces stay hard and need cooking before they are eaten.\n\n"
+    "Plums flower early and frost can destroy the blossom in a single night."
 )
 BODY = "Korvell Amber is a late-ripening apple variety grown on the northern terraces."  # 79 chars
 

@@ -48,7 +48,7 @@ def test_10k_like_pdf_is_kept_whole(tmp_path):
     assert flat.count("Net sales $ ") == 12 and "(Millions) 2018 2017 2016" in flat  # the tables too
     assert "ANNUAL REPORT" not in flat  # the running header is dropped
     assert len(doc["text"].split()) == 3036 == sum(len(p.split()) for p in paragraphs) + 12 * 73  # 73 in each table
-    assert doc["meta"]["repairs"] == {"running_lines": 24}
+    assert doc["meta"]["repairs"] == {"lines_joined": 118, "running_lines": 24}  # the paragraphs' wrapped lines
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,14 @@ def test_sec_10k_filing_is_one_doc():
     flat = " ".join(doc["text"].split())
     assert "3M is a diversified technology company with a global presence" in flat
     assert re.search(r"Net cash provided by operating activities \$ 6,439", flat)
+    # a line wrap is not a sentence end: wrapped lines are joined into paragraphs, so sentences come out whole
+    from ragft.sentences import sentence_spans
+
+    text = doc["text"]
+    sentences = {text[s:e] for s, e in sentence_spans(text)}
+    assert ("3M products are sold through numerous distribution channels, including directly to users and through "
+            "numerous wholesalers, retailers, jobbers, distributors and dealers in a wide variety of trades in many "
+            "countries around the world.") in sentences
+    assert ("Research, development and related expenses totaled $1.821 billion in 2018, $1.870 billion in 2017 and "
+            "$1.764 billion in 2016.") in sentences
+    assert doc["meta"]["repairs"]["lines_joined"] > 2500

@@ -37,7 +37,7 @@ def test_pdf_doc_keeps_page_starts_and_counts_repairs():
     assert (doc["id"], doc["title"], doc["text"]) == ("reports/orchard.pdf", "orchard", ORCHARD_TEXT)
     meta = doc["meta"]
     assert (meta["format"], meta["pages"], meta["bytes"]) == ("pdf", 4, len(raw))
-    assert meta["repairs"] == {"dehyphenated": 3, "running_lines": 8}
+    assert meta["repairs"] == {"dehyphenated": 3, "lines_joined": 4, "running_lines": 8}
     starts = meta["page_starts"]
     assert starts == [0, 0, ORCHARD_TEXT.index("Pears"), ORCHARD_TEXT.index("Plums")]
     assert bisect.bisect_right(starts, ORCHARD_TEXT.index("Quinces")) == 3  # 1-based page of a character
@@ -53,7 +53,7 @@ def test_pdf_amounts_at_page_ends_are_kept_and_the_running_footer_dropped():
     pages = [text[start:end] for start, end in zip(starts, starts[1:] + [len(text)])]
     assert [page.split()[-3:] for page in pages] == [["assets", "$", total] for total in totals]
     assert "Form 10-K" not in text and "ANNUAL REPORT" not in text
-    assert doc["meta"]["repairs"] == {"running_lines": 24}  # 12 headers and 12 footers, no amount
+    assert doc["meta"]["repairs"] == {"lines_joined": 118, "running_lines": 24}  # 12 headers and 12 footers, no amount
 
 
 def test_join_pages_offsets():

@@ -244,7 +244,7 @@ def _demo_prompts(tok, n: int = 6) -> list[str]:
     """`n` demo questions closed book and again with their answer's sentence as context, through
     smollm2's chat template as evaluation shows them (`chat_template: auto`)."""
     from ragft import prompts
-    from ragft.retrieval.chunk import sentence_spans
+    from ragft.sentences import sentence_spans
 
     docs, questions = _demo_docs(), _demo_questions(n)
     render = prompts.renderer(tok, "auto", None)[0]

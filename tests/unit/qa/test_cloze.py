@@ -92,8 +92,9 @@ def test_every_sentence_looked_at_is_kept_or_dropped_for_one_reason():
     assert questions[0]["doc_ids"] == ["a.md"] and questions[0]["meta"] == {
         "chunk_id": "a.md#0001", "generator": "cloze", "sentence": "The soil pH of Ithmar District is 6.7 to 7.9.",
         "answer_start": 34}
-    assert manifest["dropped"] == {"fragment": 1, "too_short": 1, "too_long": 1, "not_self_contained": 1,
-                                   "no_span": 1, "answer_in_question": 1, "near_duplicate": 1}
+    assert manifest["dropped"] == {"furniture": 0, "fragment": 1, "too_short": 1, "too_long": 1, "boilerplate": 0,
+                                   "not_self_contained": 1, "no_span": 1, "answer_in_question": 1, "ambiguous": 0,
+                                   "bare_number": 0, "near_duplicate": 1}
     assert list(manifest["dropped"]) == list(REASONS)
     assert (manifest["chunks"], manifest["chunks_sampled"], manifest["candidates"], manifest["kept"]) == (6, 6, 9, 2)
     assert manifest["invariant_ok"] and manifest["docs_with_questions"] == 2
@@ -146,8 +147,11 @@ def test_the_same_seed_gives_the_same_bytes_another_seed_another_sample():
 
 
 def test_questions_of_one_chunk_stay_on_one_side_of_the_split():
-    text = "Plot {0} of the farm gave {1} kg of grain. Farm {0} sells {2} litres of milk a day. It rained 9 mm in May."
-    chunks = [chunk(f"f{i:02d}.md#0000", text.format(i, 100 + i, 200 + i)) for i in range(30)]
+    # every chunk's two facts in its own words, so no two chunks' questions are near-identical
+    words = [f"{a}{b}" for a in ("Kor", "Dal", "Mep", "Tus", "Vin", "Rol") for b in ("ba", "ce", "di", "fo", "gu")]
+    names = [f"{a}{b}" for a in ("Sel", "Pan", "Gor", "Hut", "Lem", "Nar") for b in ("ka", "lo", "mi", "nu", "pe")]
+    text = "Plot {0} of {3} gave {1} kg of grain. Farm {0} of {3} {4} sells {2} litres of milk a day. It rained 9 mm in May."
+    chunks = [chunk(f"f{i:02d}.md#0000", text.format(i, 100 + i, 200 + i, w, names[i])) for i, w in enumerate(words)]
     questions, manifest = cloze_questions(chunks, seed=5, questions=200, per_chunk=2)
     assert manifest["kept"] == 60 and len(question_groups(questions)) == 30
     for seed in range(20):
@@ -179,3 +183,68 @@ def test_the_demo_corpus_gives_hundreds_of_questions_spread_over_its_docs(demo_c
         assert q["answers"][0] in chunk_text and q["meta"]["sentence"] in chunk_text
         assert q["question"].count("____") == 1 and not holds_answer(q["question"], q["answers"])
     assert len({q["question"] for q in questions}) == 300
+
+
+# Sentences of 3M's 2018 Form 10-K (../shared/data/sec/3M_2018_10K.pdf), as ingest and ragft.sentences cut them.
+TENK = "3M 2018 10K"
+TENK_DROPS = [
+    ("Financial Statements and Supplementary Data (continued)", "furniture"),  # a running header
+    ("$15.033 billion and $16.270 billion at December 31, 2018 and 2017, respectively.", "furniture"),  # a table's tail
+    ("Asset Impairments:", "fragment"),
+    ("2.9 percentage points versus 2016.", "fragment"),  # the tail of a sentence cut at a page break
+    ("Goodwill is not amortized.", "too_short"),
+    ("Management believes the confidence of wholesalers, retailers, jobbers, distributors and dealers in 3M and its "
+     "products — a confidence developed through long association with skilled marketing and sales representatives — "
+     "has contributed significantly to 3M’s position in the marketplace and to its growth.", "too_long"),
+    ("Policy on Reimbursement of Incentive Compensation (effective May 11, 2010) is incorporated by reference from our "
+     "Form 10-Q dated August 4, 2010.", "boilerplate"),  # an exhibit list
+    ("For purposes of Section 409A, each payment that Participant may be eligible to receive under this Agreement "
+     "shall be treated as a separate and distinct payment.", "boilerplate"),  # an award agreement's legal text
+    ("Refer to Note 10 for further discussion of income taxes.", "boilerplate"),  # a cross-reference
+    ("This program has no pre-established end date.", "not_self_contained"),
+    ("The recognition of contribution expense is deferred for conditional arrangements and is immediate for "
+     "unconditional arrangements.", "no_span"),
+    ("There were no acquisitions that closed during 2018.", "answer_in_question"),  # the subject names 2018
+]
+
+
+@pytest.mark.parametrize("sentence, reason", TENK_DROPS)
+def test_why_a_sentence_of_a_10k_is_dropped(sentence, reason):
+    assert cloze(sentence, 6, 40, TENK) == reason
+
+
+def test_footnote_markers_list_numbers_and_pointers_are_no_answers():
+    # footnote marker, list number and "Note 3" are not spans; the amount is
+    assert blanked("(1) Net revenues include $42 million of sales to the Company’s equity affiliates.") == "$42 million"
+    assert blanked("The TCJA reduced the U.S. federal corporate tax rate from 35 percent to 21 percent.") == "21 percent"
+    assert blanked("As discussed in Note 3, in June 2018, 3M completed the sale of its Communication Markets "
+                   "Division.") == "June 2018"
+    assert blanked("1) reduction of the U.S. federal rate, as discussed in Item 7 of Part II.") is None
+    assert blanked("The Company also sponsors employee savings plans under Section 401(k) of the Internal Revenue "
+                   "Code.") == "Internal Revenue Code"
+    assert cloze("The Company also sponsors employee savings plans under Section 401(k) of the Internal Revenue Code.",
+                 6, 40, TENK)[0].startswith("Fill in the blank (3M 2018 10K): The Company also sponsors")
+    # a year or a small number gives way to an amount, a date or a name in the same sentence
+    assert blanked("Research, development and related expenses totaled $1.821 billion in 2018.") == "$1.821 billion"
+    assert blanked("3M commenced the remedial option at the Oakdale site in late 2010.") == "2010"  # bare: capped
+
+
+def test_ambiguous_bare_number_and_near_duplicate_drops_of_10k_sentences():
+    real = "Research, development and related expenses totaled $1.821 billion in 2018."
+    other = "Research, development and related expenses totaled $1.870 billion in 2018."  # another filing's figure
+    bare = "3M commenced the remedial option at the Oakdale site in late 2010."
+    chunks = [chunk("3m_2018.pdf#0000", real + " " + bare), chunk("3m_2018.pdf#0001", bare + " " + real),
+              chunk("other.pdf#0000", other)]
+    titles = {"3m_2018.pdf": "3M_2018_10K", "other.pdf": "Other 10K"}
+    questions, manifest = cloze_questions(chunks, seed=1, questions=10, per_chunk=5, titles=titles, max_bare_share=0)
+    assert questions == []  # the amount has two answers in the corpus, the year is over the cap of 0
+    assert {k: v for k, v in manifest["dropped"].items() if v} == {"ambiguous": 3, "bare_number": 2}
+    kept, manifest = cloze_questions(chunks[:2], seed=1, questions=10, per_chunk=5, titles=titles, max_bare_share=0.1)
+    assert sorted((q["question"], q["answers"]) for q in kept) == [
+        ("Fill in the blank (3M 2018 10K): 3M commenced the remedial option at the Oakdale site in late ____.", ["2010"]),
+        ("Fill in the blank (3M 2018 10K): Research, development and related expenses totaled ____ in 2018.",
+         ["$1.821 billion"]),
+    ]
+    # the second chunk repeats both: the amount is a near duplicate, the year over the cap of 1 (0.1 of 10)
+    assert {k: v for k, v in manifest["dropped"].items() if v} == {"near_duplicate": 1, "bare_number": 1}
+    assert manifest["bare"] == 1

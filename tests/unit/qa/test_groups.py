@@ -98,6 +98,37 @@ def test_agxqa_eval_questions_share_no_gold_passage_and_answer_with_train(tmp_pa
     train, ev = split_questions(questions, 0.2, seed=8, max_eval=500)  # the schema's defaults, seed 7 + 1
     assert shared_with(ev, train) == []  # a per-question split leaked 9 of its 114
     assert (len(train), len(ev)) == (456, 114)
-    assert group_counts(train, ev) == {"total": 551, "train": 437, "eval": 114, "largest": 3}
+    # near-identical questions join too: the largest group is 24 questions that differ in a soil zone or a year
+    # ("what percentage of fields with soil in the 15-25 inch zone became wetter ... in 2021?")
+    assert group_counts(train, ev) == {"total": 446, "train": 346, "eval": 100, "largest": 24}
     for seed in range(20):
         assert shared_with(*reversed(split_questions(questions, 0.2, seed=seed, max_eval=500))) == []
+
+
+def test_near_identical_questions_of_two_documents_are_one_group():
+    """Two filings of one company, a year apart: three sentences repeat with only the year changed,
+    one is new. Each repeated sentence gives a question in each filing (different enough that the
+    generator keeps both), and each such pair is one group, on one side of every split."""
+    from ragft.qa.cloze import cloze_questions
+
+    repeated = ["In {y}, Acme operated 107 manufacturing plants in 36 countries.",
+                "At the end of {y}, the Company employed approximately 93,516 people.",
+                "Research expenses in {y} totaled $1.821 billion across all segments of Acme."]
+    docs = {2015: "Net sales in the Industrial segment rose to $12.3 billion.",
+            2016: "Net sales in the Safety segment fell to $6.8 billion."}
+    chunks = [{"id": f"acme_{y}_10k.pdf#{k:04d}", "doc_id": f"acme_{y}_10k.pdf", "text": t}
+              for y, new in docs.items() for k, t in enumerate([r.format(y=y) for r in repeated] + [new])]
+    titles = {f"acme_{y}_10k.pdf": f"acme_{y}_10k" for y in docs}
+    questions, manifest = cloze_questions(chunks, seed=3, questions=20, per_chunk=1, titles=titles)
+    assert manifest["kept"] == 8 and manifest["dropped"]["near_duplicate"] == 0
+    assert "Fill in the blank (acme 2015 10k): In 2015, Acme operated ____ manufacturing plants in 36 countries." in [
+        q["question"] for q in questions]
+    groups = question_groups(questions)
+    assert sorted(len(g) for g in groups) == [1, 1, 2, 2, 2]
+    for g in (g for g in groups if len(g) == 2):
+        assert {q["doc_ids"][0] for q in g} == {"acme_2015_10k.pdf", "acme_2016_10k.pdf"}
+        assert g[0]["answers"] == g[1]["answers"]
+    for seed in range(10):
+        _, ev = split_questions(questions, 0.5, seed=seed)
+        eval_ids = {q["id"] for q in ev}
+        assert all(len({q["id"] in eval_ids for q in g}) == 1 for g in groups)  # a group sits on one side

@@ -41,9 +41,9 @@ def test_the_round_trip_wants_the_answer_back(reply, ok):
 
 
 def _chunks(n):
-    """n chunks of n docs, each with one sentence that has a key span (a year) and a name."""
+    """n chunks of n docs, each with one sentence that has a key span (a date) and a name."""
     return [{"id": f"d{i}#0000", "doc_id": f"d{i}",
-             "text": f"Station Kal{i} Rowan was founded in {1900 + i} by the valley growers."} for i in range(n)]
+             "text": f"Station Kal{i} Rowan was founded in March {1900 + i} by the valley growers."} for i in range(n)]
 
 
 def _fake_model(bad=(), wrong=()):
@@ -63,7 +63,7 @@ def _fake_model(bad=(), wrong=()):
 
     def reply(pairs):
         calls["reply"].append(len(pairs))
-        return ["1800" if any(w in q for w in wrong) else context.split("founded in ")[1][:4] for context, q in pairs]
+        return ["1800" if any(w in q for w in wrong) else context.split("founded in ")[1][:10] for context, q in pairs]
 
     return ask, reply, calls
 
@@ -78,8 +78,8 @@ def test_questions_are_kept_or_dropped_by_reason_and_counted():
     assert calls["ask"] == [4, 4, 2]  # batches of 4 candidates
     assert sum(calls["reply"]) == 9  # the round trip runs only on questions that passed the other filters
     q = next(q for q in out if q["meta"]["chunk_id"] == "d0#0000")
-    assert q["question"] == "When was Station Kal0 Rowan founded?" and q["answers"] == ["1900"]
-    assert q["meta"]["generator"] == "llm" and q["meta"]["model"] == "fake" and q["meta"]["round_trip"] == "1900"
+    assert q["question"] == "When was Station Kal0 Rowan founded?" and q["answers"] == ["March 1900"]
+    assert q["meta"]["generator"] == "llm" and q["meta"]["model"] == "fake" and q["meta"]["round_trip"] == "March 1900"
     assert q["meta"]["cloze"] == f"Fill in the blank: Station Kal0 Rowan was founded in {BLANK} by the valley growers."
     assert q["doc_ids"] == ["d0"] and q["id"] == "d0#0000#s0"
 
@@ -96,12 +96,12 @@ def test_generation_stops_once_enough_are_kept_and_reruns_give_the_same_question
 
 
 def test_near_duplicate_questions_are_dropped():
-    texts = ["The old mill at Rowan Ford was rebuilt by hand in 1950.",
-             "Records show new millstones came to Rowan Ford after the floods of 1950.",
-             "Growers say the Rowan Ford mill burned down and reopened once again in 1950."]
+    texts = ["The old mill at Rowan Ford was rebuilt by hand in June 1950.",
+             "Records show new millstones came to Rowan Ford after the floods of June 1950.",
+             "Growers say the Rowan Ford mill burned down and reopened once again in June 1950."]
     chunks = [{"id": f"d{i}#0000", "doc_id": f"d{i}", "text": t} for i, t in enumerate(texts)]
     ask = lambda prompts: ["When was the old mill at Rowan Ford rebuilt?"] * len(prompts)  # noqa: E731
-    reply = lambda pairs: ["1950"] * len(pairs)  # noqa: E731
+    reply = lambda pairs: ["June 1950"] * len(pairs)  # noqa: E731
     out, manifest = llm_questions(chunks, 7, ask, reply, model="fake", questions=10)
     assert manifest["sentences_dropped"]["near_duplicate"] == 0  # the sentences differ, the questions do not
     assert len(out) == 1 and manifest["dropped"]["near_duplicate"] == 2

@@ -6,7 +6,6 @@ from ragft.retrieval.chunk import (
     load_offsets_tokenizer,
     markdown_sections,
     pack_sentences,
-    sentence_spans,
     token_windows,
 )
 
@@ -24,11 +23,6 @@ def test_token_windows_overlap_and_cover_everything():
     assert token_windows(offsets, 10, 2) == [(0, 10)]
     with pytest.raises(ValueError, match="larger than overlap"):
         token_windows(offsets, 2, 2)
-
-
-def test_sentence_spans_split_on_stops_and_lines():
-    text = "# Title\nFirst one. Second one! Third?\n- bullet"
-    assert [text[s:e] for s, e in sentence_spans(text)] == ["# Title", "First one.", "Second one!", "Third?", "- bullet"]
 
 
 def test_pack_sentences_respects_size_and_carries_overlap():
