@@ -11,7 +11,6 @@ The span is ragft.qa.spans' key span. Every sentence looked at is kept or droppe
 
 from __future__ import annotations
 
-import math
 import random
 import re
 from collections import Counter
@@ -27,15 +26,16 @@ NEAR_DUP = 0.9  # word-set Jaccard of two sentences at which the later one is a 
 
 REASONS = (
     "furniture",  # page furniture ("Table of Contents", "(continued)") or a table row read as text
-    "fragment",  # not a whole sentence: starts without a capital or digit, or ends without . or !
+    "fragment",  # not a whole sentence: starts without a capital or digit, or with a number, ends without . or !, or is a title
     "too_short",  # fewer than min_words words, or no more than min_words // 2 + 1 beside the blank
     "too_long",  # more than max_words words
     "boilerplate",  # legal boilerplate, an exhibit list or a cross-reference ("incorporated by reference", "shall")
     "not_self_contained",  # opens with (or points to) a reference the sentence does not resolve
     "no_span",  # no quantity, multi-word name or date after the first word (footnote markers do not count)
     "answer_in_question",  # the span occurs again in the blanked sentence or its subject
-    "ambiguous",  # another document has the same sentence with another span there: two right answers
-    "bare_number",  # a year or a number under 100 without unit, over the max_bare_share cap
+    "ambiguous",  # the corpus has the same sentence with another span there: two right answers
+    "bare_number",  # a year or a number under 100 without unit, over the max_bare_share of the kept
+    "repeated_answer",  # MAX_SAME_ANSWER kept questions already have this answer ("December 31, 2018")
     "near_duplicate",  # same question, or nearly the same sentence, as a kept question
 )
 _WORD = re.compile(r"\w[\w'’-]*")
@@ -44,11 +44,18 @@ _UNRESOLVED = re.compile(
     r"^(?:it|its|this|these|those|that|they|their|them|he|she|his|her|such|both|here|the above|"
     r"the following|the latter|the former|as (?:mentioned|noted|shown|described))\b"
     r"|\b(?:th(?:is|e above|e following) (?:passage|document|text|section|chapter|table|figure|page|list))\b"
-    r"|\b(?:see above|mentioned above|above-mentioned|shown below|see below)\b",
+    r"|\b(?:see above|mentioned above|above-mentioned|shown below|see below)\b"
+    # "this sale", "such claims", "the same period": a thing named in an earlier sentence
+    r"|\b(?:this|these|such|said|the same)\s+[a-z0-9]"
+    # "the plaintiff", "the parties", "the trial court", "the State", "the case", "the Plan": which one?
+    r"|\bthe (?:trial |district |appeals? |named )?(?:case|cases|lawsuit|plaintiffs?|parties|court|jury|defendants?|state|"
+    r"matter|settlement|transaction|plan|program|agreement|participant)\b(?!\s+(?:of|for|in|to)\b)",
     re.IGNORECASE,
 )
 _QUOTES = "\"'“”‘’()"
-_NUMBER_FIRST = re.compile(r"[$€£]?[\d.,]+%?(?:\s|$)")  # "2.9 percentage points versus 2016.": the tail of a cut sentence
+_SMALL_WORDS = {"with", "from", "into", "over", "upon", "than", "that", "under", "after", "before"}  # lower case in titles
+_ABBREVIATION_END = re.compile(r"\b(?:No|Nos|Inc|Co|Corp|Ltd|Jr|Sr|St|vs|U\.S)\.$")
+_NUMBER_FIRST = re.compile(r"[$€£]?[\d.,]+%?[,;:)]?(?:\s|$)")  # "2.9 percentage points versus 2016.": the tail of a cut sentence
 
 
 def sentence_reason(sentence: str, min_words: int, max_words: int) -> str | None:
@@ -59,7 +66,13 @@ def sentence_reason(sentence: str, min_words: int, max_words: int) -> str | None
     if not opening or not (opening[0].isupper() or opening[0].isdigit()) or not sentence.rstrip(_QUOTES).endswith((".", "!")) \
             or _NUMBER_FIRST.match(opening):
         return "fragment"
-    n = len(_WORD.findall(sentence))
+    if _ABBREVIATION_END.search(sentence):
+        return "fragment"  # cut after an abbreviation: "... and in October 2018, issued ASU No."
+    words = _WORD.findall(sentence)
+    long = [w for w in words if len(w) > 3 and w.lower() not in _SMALL_WORDS]
+    if len(long) >= 3 and all(w[0].isupper() for w in long):
+        return "fragment"  # a title ("Ownership of Certain Beneficial Owners and Management and Related Matters.")
+    n = len(words)
     if n < min_words:
         return "too_short"
     if n > max_words:
@@ -73,8 +86,10 @@ def sentence_reason(sentence: str, min_words: int, max_words: int) -> str | None
 
 def subject(title: str | None, doc_id: str) -> str:
     """What a question is about: the document's title, else its id's file stem, with underscores
-    as spaces and brackets dropped ("3M_2018_10K" -> "3M 2018 10K")."""
+    (and a file stem's hyphens) as spaces and brackets dropped ("3M_2018_10K" -> "3M 2018 10K")."""
     name = (title or "").strip() or re.sub(r"\.[A-Za-z0-9]{1,5}$", "", doc_id.rsplit("/", 1)[-1].split(":")[0])
+    if " " not in name:  # a file stem: "callu-midge", "3M_2018_10K"
+        name = name.replace("-", " ")
     return " ".join(re.sub(r"[_()\[\]]", " ", name).split())
 
 
@@ -100,8 +115,8 @@ def cloze(sentence: str, min_words: int, max_words: int, about: str | None = Non
 
 
 class Sentences:
-    """Every sentence of the corpus (normalised words, by doc), indexed by its first and its last
-    two words, to find a blanked sentence in another doc with another span in the blank."""
+    """Every sentence of the corpus (normalised words), indexed by its first and its last two words,
+    to find a blanked sentence elsewhere with another span in the blank."""
 
     def __init__(self, chunks: Iterable[dict]) -> None:
         self.first: dict[tuple, set] = {}
@@ -110,16 +125,18 @@ class Sentences:
             text = chunk["text"]
             for start, end in sentences(text):
                 words = tuple(normalize_answer(text[start:end]).split())
-                self.first.setdefault(words[:2], set()).add((chunk["doc_id"], words))
-                self.last.setdefault(words[-2:], set()).add((chunk["doc_id"], words))
+                self.first.setdefault(words[:2], set()).add(words)
+                self.last.setdefault(words[-2:], set()).add(words)
 
-    def ambiguous(self, doc_id: str, before: str, answer: str, after: str) -> bool:
-        """Another doc has a sentence that reads `before` + something else than `answer` + `after`."""
+    def ambiguous(self, before: str, answer: str, after: str) -> bool:
+        """A sentence of the corpus (another doc's, or another of this doc's: "Operating income margins
+        decreased ____ percentage points year-on-year" in two segments' sections) reads `before` +
+        something else than `answer` + `after`."""
         pre, ans, post = (tuple(normalize_answer(x).split()) for x in (before, answer, after))
         pool = self.first.get(pre[:2], ()) if len(pre) >= len(post) else self.last.get(post[-2:], ())
-        return any(doc != doc_id and len(words) > len(pre) + len(post) and words[:len(pre)] == pre
+        return any(len(words) > len(pre) + len(post) and words[:len(pre)] == pre
                    and words[len(words) - len(post):] == post and words[len(pre):len(words) - len(post)] != ans
-                   for doc, words in pool)
+                   for words in pool)
 
 
 def spread(chunks: Iterable[dict], rng: random.Random) -> list[dict]:
@@ -136,7 +153,8 @@ def spread(chunks: Iterable[dict], rng: random.Random) -> list[dict]:
     return [by_doc[d][r] for r in range(rounds) for d in docs if r < len(by_doc[d])]
 
 
-MAX_BARE_SHARE = 0.05  # of `questions`: bare years and small numbers fit too many questions to be many
+MAX_BARE_SHARE = 0.05  # of the kept questions: bare years and small numbers fit too many questions to be many
+MAX_SAME_ANSWER = 3  # questions with one answer: a filing's "As of ____" has the same date a dozen times
 
 
 class _Reader:
@@ -145,11 +163,13 @@ class _Reader:
     sets), the bare answers still allowed, and the drops by reason."""
 
     def __init__(self, chunks: list[dict], min_words: int, max_words: int, subjects: Mapping[str, str],
-                 bare_left: int) -> None:
-        self.min_words, self.max_words, self.subjects, self.bare_left = min_words, max_words, subjects, bare_left
+                 bare_share: float) -> None:
+        self.min_words, self.max_words, self.subjects, self.bare_share = min_words, max_words, subjects, bare_share
+        self.kept = self.bare = 0
         self.corpus = Sentences(chunks)
         self.questions: set[str] = set()
         self.sentences: list[set[str]] = []
+        self.answers: Counter[str] = Counter()
         self.dropped = Counter({reason: 0 for reason in REASONS})
 
     def near(self, question: str, sentence: str) -> bool:
@@ -159,15 +179,17 @@ class _Reader:
 
     def judge(self, chunk: dict, sentence: str) -> tuple[str, tuple[int, int]] | str:
         """cloze's question and span for a sentence of `chunk`, or why it is dropped, the corpus-wide
-        checks (ambiguous, bare_number, near_duplicate) included."""
+        checks (ambiguous, bare_number, repeated_answer, near_duplicate) included."""
         made = cloze(sentence, self.min_words, self.max_words, self.subjects.get(chunk["doc_id"]))
         if isinstance(made, str):
             return made
         a, b = made[1]
-        if self.corpus.ambiguous(chunk["doc_id"], sentence[:a], sentence[a:b], sentence[b:]):
+        if self.corpus.ambiguous(sentence[:a], sentence[a:b], sentence[b:]):
             return "ambiguous"
-        if is_bare(sentence[a:b]) and self.bare_left <= 0:
+        if is_bare(sentence[a:b]) and self.bare + 1 > self.bare_share * (self.kept + 1) + 1e-9:
             return "bare_number"
+        if self.answers[normalize_answer(sentence[a:b])] >= MAX_SAME_ANSWER:
+            return "repeated_answer"
         return "near_duplicate" if self.near(made[0], sentence) else made
 
     def read(self, chunk: dict, seed: int, limit: int) -> tuple[list[dict], int]:
@@ -187,7 +209,8 @@ class _Reader:
                 self.dropped[made] += 1
                 continue
             question, (a, b) = made
-            self.bare_left -= is_bare(sentence[a:b])
+            self.kept, self.bare = self.kept + 1, self.bare + is_bare(sentence[a:b])
+            self.answers[normalize_answer(sentence[a:b])] += 1
             self.questions.add(normalize_answer(question))
             self.sentences.append(set(normalize_answer(sentence).split()))
             meta = {"chunk_id": chunk["id"], "generator": METHOD, "sentence": sentence, "answer_start": start + a}
@@ -203,27 +226,20 @@ def cloze_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
                     max_bare_share: float = MAX_BARE_SHARE) -> tuple[list[dict], dict]:
     """(questions sorted by id, manifest): cloze questions from a seeded, doc-spread sample of the
     chunks, at most `per_chunk` from a chunk and `questions` in all, each naming its doc's subject
-    when `titles` ({doc id: title}) is given, and at most `max_bare_share` of `questions` with a bare
-    answer. The manifest counts chunks sampled, candidates (sentences looked at), kept and dropped by
+    when `titles` ({doc id: title}) is given; a bare answer is kept only while the bare share of the
+    kept questions stays at most `max_bare_share`. The manifest counts chunks sampled, candidates (sentences looked at), kept and dropped by
     reason; `invariant_ok` checks candidates == kept + dropped."""
-    out, manifest = drawn_questions(chunks, seed, questions, per_chunk, min_words, max_words, titles,
-                                    bare_cap(max_bare_share, questions))
-    return sorted(out, key=lambda q: q["id"]), {**manifest, "max_bare_share": max_bare_share}
-
-
-def bare_cap(share: float, questions: int) -> int:
-    """How many questions of `questions` may have a bare answer."""
-    return math.floor(share * questions + 1e-9)
+    out, manifest = drawn_questions(chunks, seed, questions, per_chunk, min_words, max_words, titles, max_bare_share)
+    return sorted(out, key=lambda q: q["id"]), manifest
 
 
 def drawn_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per_chunk: int = 1,
                     min_words: int = 6, max_words: int = 40, titles: Mapping[str, str] | None = None,
-                    max_bare: int | None = None) -> tuple[list[dict], dict]:
-    """cloze_questions' questions in the order they were drawn (every doc before a second chunk of
-    any), at most `max_bare` of them (None: no cap) with a bare answer."""
+                    max_bare_share: float = MAX_BARE_SHARE) -> tuple[list[dict], dict]:
+    """cloze_questions' questions in the order they were drawn (every doc before a second chunk of any)."""
     chunks = list(chunks)
     subjects = {doc: subject(title, doc) for doc, title in (titles or {}).items()}
-    reader = _Reader(chunks, min_words, max_words, subjects, questions if max_bare is None else max_bare)
+    reader = _Reader(chunks, min_words, max_words, subjects, max_bare_share)
     out, candidates, sampled, docs = [], 0, 0, set()
     for chunk in spread(chunks, random.Random(seed)):
         if len(out) >= questions:
@@ -235,7 +251,7 @@ def drawn_questions(chunks: Iterable[dict], seed: int, questions: int = 500, per
         docs.update(q["doc_ids"][0] for q in made)
     manifest = {
         "method": METHOD, "seed": seed, "questions": questions, "per_chunk": per_chunk,
-        "min_words": min_words, "max_words": max_words,
+        "min_words": min_words, "max_words": max_words, "max_bare_share": max_bare_share,
         "chunks": len(chunks), "docs": len({c["doc_id"] for c in chunks}),
         "chunks_sampled": sampled, "docs_with_questions": len(docs),
         "candidates": candidates, "kept": len(out), "bare": sum(is_bare(q["answers"][0]) for q in out),

@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ragft.answers import normalize_answer
+from ragft.qa.cloze import prompt
+from ragft.qa.llm import named
 
 NEAR = 0.8  # word-set Jaccard of two questions (their subjects left out) at which they are one group
 NUM_PERM = 128  # MinHash permutations: candidates found by LSH, each then checked exactly
@@ -61,9 +63,14 @@ def question_groups(questions: Iterable[dict]) -> list[list[dict]]:
 
 
 def question_words(question: dict) -> frozenset[str]:
-    """The normalised words of a question, its subject ("3M 2018 10K", meta.subject) left out."""
+    """The normalised words of a question, the subject it opens with left out ("Fill in the blank
+    (3M 2018 10K): ", "3M 2018 10K: "; meta.subject), so a filing's questions match another's."""
     text, about = question.get("question") or "", (question.get("meta") or {}).get("subject")
-    return frozenset(normalize_answer(text.replace(about, " ") if about else text).split())
+    for head in (prompt(about), named("", about)) if about else ():
+        if text.startswith(head):
+            text = text[len(head):]
+            break
+    return frozenset(normalize_answer(text).split())
 
 
 def near_pairs(word_sets: list[frozenset[str]], threshold: float = NEAR) -> list[tuple[int, int]]:

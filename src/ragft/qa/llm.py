@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 
 from ragft.answers import holds_answer, normalize_answer, token_f1
-from ragft.qa.cloze import MAX_BARE_SHARE, bare_cap, drawn_questions, prompt
+from ragft.qa.cloze import MAX_BARE_SHARE, drawn_questions, prompt
 
 METHOD = "llm"
 REASONS = (
@@ -92,7 +92,7 @@ def statement(candidate: dict) -> str:
 
 def named(question: str, about: str | None) -> str:
     """The question with its subject before it ("3M 2018 10K: What ...?"), so it has one right answer."""
-    return f"{about}: {question}" if about and question else question
+    return f"{about}: {question}" if about else question
 
 
 class _Keeper:
@@ -129,7 +129,7 @@ def llm_questions(
     chunks = list(chunks)
     text = {c["id"]: c["text"] for c in chunks}
     candidates, drawn = drawn_questions(chunks, seed, max_candidates, per_chunk, min_words, max_words, titles,
-                                        bare_cap(max_bare_share, questions))
+                                        max_bare_share)
     template = template or TEMPLATE
     keeper, out, generated = _Keeper(), [], 0
     for start in range(0, len(candidates), batch):

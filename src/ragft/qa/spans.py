@@ -29,7 +29,7 @@ _UNITS = (
     "dollars?|euros?|pounds?|USD|EUR|GBP|million|billion|thousand"
 )
 _QUANTITY = re.compile(
-    rf"(?<![\w.,:/-]){_NUM}(?:\s*(?:-|–|to|and)\s*{_NUM})?(?:\s?(?:{_UNITS})(?:\s?/\s?[a-z]+|\s+per\s+[a-z]+)?)?(?![\w:/])"
+    rf"(?<![\w.,:/-]){_NUM}(?:\s*(?:-|–|to)\s*{_NUM})?(?:\s?(?:{_UNITS})(?:\s?/\s?[a-z]+|\s+per\s+[a-z]+)?)?(?![\w:/])"
 )
 _MONTH = (r"(?:(?:early|mid|late)[- ])?(?:January|February|March|April|May|June|July|August|September|October|"
           r"November|December)(?: \d{1,2}(?:st|nd|rd|th)?)?(?:,? \d{4})?")
@@ -39,7 +39,9 @@ _POINTER = re.compile(r"\b(?:Notes?|Items?|Exhibits?|Sections?|Parts?|Rules?|Art
                       r"Tables?|Figures?|Pages?|Levels?|Nos?\.|Phases?|Tiers?|Class|Series|Topic|ASC|ASU|Step)\s+$")
 _BARE = re.compile(r"^(?:\d{1,2}|1[89]\d\d|20\d\d)(?:\s*(?:-|–|to|and)\s*(?:\d{1,2}|1[89]\d\d|20\d\d))?$")
 # a name that is a part of a document ("Notes to the Consolidated Financial Statements") is a pointer, not a fact
-_PART_NAME = re.compile(r"^(?:Parts?|Items?|Notes?|Sections?|Exhibits?|Schedules?)\b|\b(?:Financial Statements|Annual Report)$")
+_PART_NAME = re.compile(r"^(?:Parts?|Items?|Notes?|Sections?|Exhibits?|Schedules?)\b"
+                        r"|\b(?:Financial Statements|Annual Report|Statements? of|Balance Sheets?)\b")
+_GENERIC = re.compile(r"(?:^|\s)(?:a|an|each|any|every|no)\s+$", re.IGNORECASE)
 _CONNECTORS = {"of", "de", "la", "du", "van", "von", "der", "for", "the", "&"}  # not "and": "Paris and Rome" is two
 
 # legal boilerplate, exhibit lists and cross-references: true of many filings, or a pointer, not a fact
@@ -48,7 +50,8 @@ BOILERPLATE = re.compile(
     r"forward-looking statements?|safe harbor|hereto|hereby|hereunder|thereunder|the registrant|undersigned|"
     r"in witness whereof|power of attorney|filed herewith|furnished herewith|exhibits? \d|securities exchange act|"
     r"see accompanying notes|all rights reserved|trademarks? of|shall|this agreement|information required by|"
-    r"regulation s-k|proxy statement|section entitled|under the captions?)\b"
+    r"regulation s-k|proxy statement|section entitled|under the captions?|certifications? of|pursuant to section|"
+    r"participant|exhibit numbers?|(?:section|paragraph|article) [\d.]+ (?:below|above))\b"
     r"|^(?:refer to|see|for (?:a |more |further |additional )?(?:discussion|information|details))\b",
     re.IGNORECASE,
 )
@@ -125,17 +128,20 @@ def key_span(sentence: str) -> tuple[int, int] | None:
     quantities = [s for s in quantity_spans(sentence) if _whole(sentence, *s)]
     dates = [s for s in quantities if _DATE.fullmatch(sentence[s[0]:s[1]])]
     amounts = [s for s in quantities if s not in dates and not is_bare(sentence[s[0]:s[1]])]
-    names = [s for s in name_spans(sentence) if _whole(sentence, *s) and not _PART_NAME.search(sentence[s[0]:s[1]])]
+    names = [s for s in name_spans(sentence) if _whole(sentence, *s) and not _PART_NAME.search(sentence[s[0]:s[1]])
+             and not re.search(r"\d", sentence[s[0]:s[1]])  # "ASU N0", "Plan 2": a code, not a name
+             and not _GENERIC.search(sentence[:s[0]])]  # "each Nonemployee Director": a defined role, not a name
     spans = amounts or dates or names or quantities
     return spans[-1] if spans else None
 
 
 def _whole(sentence: str, start: int, end: int) -> bool:
-    """The span neither starts nor ends inside a token: no letter or digit before it, none after
-    it, and no "(" or ".x" right after it."""
+    """The span neither starts nor ends inside a token (no letter or digit before it, none after
+    it, no "(" or ".x" right after it) and names no section ("the Selling, General and
+    Administrative Expenses section")."""
     before, after = sentence[start - 1:start], sentence[end:end + 2]
     return not before.isalnum() and not after[:1].isalnum() and not after.startswith("(") \
-        and not (after[:1] == "." and after[1:2].isalnum())
+        and not (after[:1] == "." and after[1:2].isalnum()) and not sentence[end:end + 9].lower().startswith(" section")
 
 
 def furniture(sentence: str) -> bool:

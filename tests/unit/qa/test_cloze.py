@@ -7,7 +7,7 @@ import pytest
 
 from ragft.answers import holds_answer
 from ragft.jsonl import read_jsonl
-from ragft.qa.cloze import REASONS, cloze, cloze_questions, key_span, sentences, spread
+from ragft.qa.cloze import REASONS, cloze, cloze_questions, key_span, sentences, spread, subject
 from ragft.qa.gold import split_questions
 from ragft.qa.groups import question_groups
 
@@ -94,7 +94,7 @@ def test_every_sentence_looked_at_is_kept_or_dropped_for_one_reason():
         "answer_start": 34}
     assert manifest["dropped"] == {"furniture": 0, "fragment": 1, "too_short": 1, "too_long": 1, "boilerplate": 0,
                                    "not_self_contained": 1, "no_span": 1, "answer_in_question": 1, "ambiguous": 0,
-                                   "bare_number": 0, "near_duplicate": 1}
+                                   "bare_number": 0, "repeated_answer": 0, "near_duplicate": 1}
     assert list(manifest["dropped"]) == list(REASONS)
     assert (manifest["chunks"], manifest["chunks_sampled"], manifest["candidates"], manifest["kept"]) == (6, 6, 9, 2)
     assert manifest["invariant_ok"] and manifest["docs_with_questions"] == 2
@@ -177,7 +177,7 @@ def demo_chunks(tmp_path_factory):
 def test_the_demo_corpus_gives_hundreds_of_questions_spread_over_its_docs(demo_chunks):
     questions, manifest = cloze_questions(demo_chunks, seed=7, questions=300)
     text = {c["id"]: c["text"] for c in demo_chunks}
-    assert manifest["kept"] == 300 and manifest["invariant_ok"] and manifest["docs_with_questions"] >= 190  # of 200
+    assert manifest["kept"] == 300 and manifest["invariant_ok"] and manifest["docs_with_questions"] >= 185  # of 200
     for q in questions:
         chunk_text = text[q["meta"]["chunk_id"]]
         assert q["answers"][0] in chunk_text and q["meta"]["sentence"] in chunk_text
@@ -239,12 +239,40 @@ def test_ambiguous_bare_number_and_near_duplicate_drops_of_10k_sentences():
     questions, manifest = cloze_questions(chunks, seed=1, questions=10, per_chunk=5, titles=titles, max_bare_share=0)
     assert questions == []  # the amount has two answers in the corpus, the year is over the cap of 0
     assert {k: v for k, v in manifest["dropped"].items() if v} == {"ambiguous": 3, "bare_number": 2}
-    kept, manifest = cloze_questions(chunks[:2], seed=1, questions=10, per_chunk=5, titles=titles, max_bare_share=0.1)
+    kept, manifest = cloze_questions(chunks[:2], seed=1, questions=10, per_chunk=5, titles=titles, max_bare_share=0.5)
     assert sorted((q["question"], q["answers"]) for q in kept) == [
         ("Fill in the blank (3M 2018 10K): 3M commenced the remedial option at the Oakdale site in late ____.", ["2010"]),
         ("Fill in the blank (3M 2018 10K): Research, development and related expenses totaled ____ in 2018.",
          ["$1.821 billion"]),
     ]
-    # the second chunk repeats both: the amount is a near duplicate, the year over the cap of 1 (0.1 of 10)
-    assert {k: v for k, v in manifest["dropped"].items() if v} == {"near_duplicate": 1, "bare_number": 1}
+    # the first chunk read opens with the year: with nothing kept yet it is over the share and dropped; after
+    # the amount, the other chunk's year is 1 of 2 (0.5) and kept, and its amount is a near duplicate
+    assert {k: v for k, v in manifest["dropped"].items() if v} == {"bare_number": 1, "near_duplicate": 1}
     assert manifest["bare"] == 1
+    _, manifest = cloze_questions(chunks[:2], seed=1, questions=10, per_chunk=5, titles=titles, max_bare_share=0.4)
+    assert manifest["kept"] == 1 and manifest["dropped"]["bare_number"] == 2  # 1 of 2 is over 0.4
+
+
+def test_an_answer_is_kept_at_most_max_same_answer_times():
+    """A filing dates a dozen statements "As of December 31, 2018": after MAX_SAME_ANSWER (3) questions
+    with that answer, more are repeated_answer (each is right, but the answer is a guess that fits all)."""
+    said = ["As of December 31, 2018, the Company has not utilized special purpose entities for financing.",
+            "As of December 31, 2018, no taxing authority proposed significant adjustments to tax positions.",
+            "Based upon a review of factors as of December 31, 2018, the Company continues to consolidate Venezuela.",
+            "The impact of applying the new revenue guidance was not material as of December 31, 2018 for the Company.",
+            "Gross unrealized gains and losses were not material for the Company at December 31, 2018 in total."]
+    chunks = [chunk(f"3m.pdf#{k:04d}", s) for k, s in enumerate(said)]
+    questions, manifest = cloze_questions(chunks, seed=1, questions=10, titles={"3m.pdf": "3M_2018_10K"})
+    assert [q["answers"] for q in questions] == [["December 31, 2018"]] * 3
+    assert {k: v for k, v in manifest["dropped"].items() if v} == {"repeated_answer": 2}
+
+
+@pytest.mark.parametrize("title, doc_id, about", [
+    ("3M_2018_10K", "3M_2018_10K.pdf", "3M 2018 10K"),  # a PDF's title is its file stem
+    ("callu-midge", "pests/callu-midge.txt", "callu midge"),
+    ("Soil and season bulletin: Gancal District", "bulletins.jsonl:b003", "Soil and season bulletin: Gancal District"),
+    ("Post-it Notes (2018)", "a.md", "Post-it Notes 2018"),  # a real title keeps its hyphens
+    ("", "reports/annual_report.pdf", "annual report"),
+])
+def test_a_question_names_its_documents_subject(title, doc_id, about):
+    assert subject(title, doc_id) == about
