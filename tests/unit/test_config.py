@@ -80,7 +80,8 @@ def test_qa_may_be_left_out_or_generate(config, tmp_path):
 
 def test_qa_generate_keys_are_checked_and_defaulted(config):
     assert schema_defaults("qa.generate") == {"method": "llm", "model": "builtin:smollm2", "questions": 500, "per_chunk": 1,
-                                              "min_words": 6, "max_words": 40, "max_candidates": 0, "round_trip_f1": 0.4,
+                                              "min_words": 6, "max_words": 40, "max_bare_share": 0.05,
+                                              "max_candidates": 0, "round_trip_f1": 0.4,
                                               "max_new_tokens": 40, "batch_size": 16, "template": None}
     assert config["qa"]["generate"] == {"method": "cloze", "questions": 500, "per_chunk": 1, "min_words": 6,
                                         "max_words": 40}  # the demo's choice

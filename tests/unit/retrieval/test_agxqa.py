@@ -28,4 +28,5 @@ def test_bm25_on_the_agxqa_sample_as_the_workflow_runs_it(tmp_path):
     build_bm25([c["text"] for c in chunks], [c["id"] for c in chunks], tmp_path / "bm25")
     runs = BM25Searcher(tmp_path / "bm25").search([q["question"] for q in evaluation], 20)
     m = retrieval_metrics(runs, evaluation, {c["id"]: c["doc_id"] for c in chunks}, {c["id"]: c["text"] for c in chunks})
-    assert (m["recall@1"], m["recall@5"], m["answer_recall@10"], m["mrr@10"]) == (0.929825, 0.973684, 0.991228, 0.951998)
+    # the split groups near-identical questions since issue 23 (another 114 eval questions than before)
+    assert (m["recall@1"], m["recall@5"], m["answer_recall@10"], m["mrr@10"]) == (0.947368, 0.982456, 0.991228, 0.960317)
