@@ -230,7 +230,7 @@ def generate_decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor
 
 
 class Generation(NamedTuple):
-    """One answer: its text (cut at the stop), the new tokens generated (an ending token included),
+    """One answer: its text (up to its stop string), the new tokens generated (the ending token included),
     and `cut`: whether generation stopped at max_new_tokens before an end of sequence or a stop."""
 
     text: str
