@@ -5,6 +5,7 @@ rule report:
         judge=judge_inputs,
         loss_curves=expand("results/{{corpus}}/finetune/{recipe}/loss_curve.png", recipe=adapters_used()),
         questions=rules.split_qa.output.manifest,  # gold or generated: the title says which
+        eval=rules.split_qa.output.eval,  # their gold answers' types: a warning when one type dominates
     output:
         md="results/{corpus}/report/comparison.md",
         csv=report("results/{corpus}/report/comparison.csv", caption="../report/comparison.rst",
@@ -32,6 +33,8 @@ rule report:
         headline=config["report"]["headline"],
         references=config["report"]["references"],
         cost_metric=(config["report"]["headline"] or REPORT_METRICS)[0],
+        max_new_tokens=config["model"]["max_new_tokens"],  # named in the warning on cut answers
+        answer_type_share=config["report"]["answer_type_share"],
     conda:
         "../envs/ragft.yaml"
     log:

@@ -15,6 +15,7 @@ from ragft.report.tables import (
     system_stats,
     write_comparison,
 )
+from ragft.report.warnings import run_warnings
 
 log = setup(snakemake.log[0])
 p, inp, out = snakemake.params, snakemake.input, snakemake.output
@@ -41,12 +42,15 @@ table = comparison_table(metrics, p.systems, paired, shown)
 n = metrics[systems[0]]["n"]
 replicates = max(m["replicates"] for m in metrics.values())
 split = read_json(inp.questions)
-label = questions_label(split)  # "" for gold questions; the HTML title says generated ones
+label = questions_label(split)  # "" for gold questions; the title says generated ones
+title = f"Systems compared on {corpus}" + (f" ({label})" if label else "")
+warnings = run_warnings(split, metrics, p.systems, read_jsonl(inp.eval), p.max_new_tokens, p.answer_type_share)
 write_comparison(table, out.md, out.csv, out.tex, out.html, headline=[m for m in p.headline if m in shown],
-                 title=f"Systems compared on {corpus}" + (f" ({label})" if label else ""), n_boot=p.bootstrap,
-                 md_title=f"Systems compared on {corpus} ({label})" if label else "",  # gold: the bare table
+                 title=title, md_title=title, warnings=warnings, n_boot=p.bootstrap,
                  note=stats_note(n, p.bootstrap, p.seed, references, replicates, questions=label,
                                  review=review_label(split)))  # and what people's review (qa.review) dropped
+for warning in warnings:
+    log.warning("%s", warning)
 
 # 4) plots: each metric's bars, quality against cost, each used adapter's training loss
 for metric, path in zip(p.bar_metrics, out.bars):

@@ -109,7 +109,7 @@ def test_clean_defaults_come_from_the_schema():
 def test_code_defaults_are_the_schema_defaults():
     assert schema_defaults("finetune.data.retrieval") == {"enabled": False, "weight": 1, "k": 2, "gold_fraction": 0.8}
     assert schema_defaults("finetune.recipes.*") == recipe_defaults(SCHEMA)
-    assert schema_defaults("model")["stop"] == ["\n"] and schema_defaults("model")["max_new_tokens"] == 24
+    assert schema_defaults("model")["stop"] == ["\n"] and schema_defaults("model")["max_new_tokens"] == 40
 
 AGXQA_SAMPLE = ROOT.parent / "shared" / "data" / "agxqa" / "agxqa_sample.json"
 

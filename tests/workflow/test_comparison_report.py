@@ -50,7 +50,8 @@ def test_comparison_has_intervals_p_values_and_cost(run):
         assert float(rows[s]["gold_nll_lo"]) <= float(rows[s]["gold_nll"]) <= float(rows[s]["gold_nll_hi"])
     p = p_values({s: Scores.from_runs([v]) for s, v in scores.items()}, "rag", n_boot=200, seed=3)  # tiny.yaml: 200, seed 3
     assert float(rows["rag_ft"]["gold_nll_p_vs_rag"]) == pytest.approx(p["rag_ft"]["gold_nll"], rel=1e-5)
-    md = (res / "report" / "comparison.md").read_text().splitlines()
+    text = (res / "report" / "comparison.md").read_text()
+    md = text[text.index("| system "):].splitlines()  # the table, under its title and warnings
     assert [c.strip() for c in md[0].split("|")[1:-1][:5]] == ["system", "retriever", "adapter", "n", "accuracy"]
     assert rows["ft"]["adapter"] == "qlora (on the 4-bit NF4 base)" and rows["rag"]["adapter"] == "none"
     assert "p(accuracy) vs base / rag" in md[0] and "p(gold_nll) vs base / rag" in md[0] and "device-h" in md[0]
@@ -60,6 +61,32 @@ def test_comparison_has_intervals_p_values_and_cost(run):
     assert float(rows["ft"]["accuracy_holm_vs_base"]) >= float(rows["ft"]["accuracy_p_vs_base"])
     html = (res / "report" / "comparison.html").read_text()
     assert html.count("<tr>") == 1 + len(SYSTEMS) and "paired bootstrap against `base` and `rag`" in html
+
+
+def test_cut_answers_are_counted_shown_and_warned_about(run):
+    res = run / "results" / "demo"
+    rows = {r["system"]: r for r in csv.DictReader((res / "report" / "comparison.csv").open())}
+    cut = {s: sum(p["cut"] for p in jsonl(res / "eval" / s / "predictions.jsonl")) for s in SYSTEMS}
+    for s in SYSTEMS:  # tiny.yaml: 12 new tokens at most
+        metrics = json.loads((res / "eval" / s / "metrics.json").read_text())
+        assert metrics["cut"] == {"answers": cut[s], "share": cut[s] / 24}
+        assert (rows[s]["cut_answers"], float(rows[s]["cut_share"])) == (str(cut[s]), pytest.approx(cut[s] / 24))
+    text = (res / "report" / "comparison.md").read_text()
+    table = text[text.index("| system "):].splitlines()
+    column = [c.strip() for c in table[0].split("|")].index("cut answers")
+    assert [r.split("|")[column].strip() for r in table[2:]] == [str(cut[s]) for s in SYSTEMS]  # 0 shows
+    warnings = text[: text.index("| system ")].splitlines()
+    assert warnings[:2] == ["**Systems compared on demo**", ""]
+    listed = ", ".join(f"{s} {cut[s]} of 24" for s in SYSTEMS if cut[s])
+    expected = ([f"- **Warning:** answers cut at model.max_new_tokens (12) before they ended: {listed}; an unfinished "
+                 "answer is scored as it stands (see `cut` in predictions.jsonl; raise model.max_new_tokens)."]
+                if listed else []) + [
+        "- **Warning:** one training seed (finetune.replicates: 1): the intervals of ft, rag_ft cover the questions, "
+        "not the training seed, and another seed can land elsewhere; set finetune.replicates to 3 or more before "
+        "trusting a fine-tuned row."]
+    assert warnings[2:] == [*expected, ""]  # gold questions of mixed answer types: no other warning
+    html = (res / "report" / "comparison.html").read_text()
+    assert html.count("<li><strong>Warning:</strong> ") == len(expected) and "one training seed" in html
 
 
 def test_report_plots_exist_and_are_images(run):

@@ -102,8 +102,9 @@ def generate_kwargs(g: dict, seed: int = 0) -> dict:
 def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: dict[str, str], *, shots=(),
                      generation: dict | None = None, chunk_doc: dict[str, str] | None = None, seed: int = 0,
                      **settings) -> list[dict]:
-    """Prediction records for every question (the contract's keys, then `truncated_tokens` and the
-    per-question retrieval hits `doc_hit`/`answer_hit`), with gold-answer NLL and cost.
+    """Prediction records for every question (the contract's keys, then `truncated_tokens`, `cut` (the
+    answer stopped at max_new_tokens, unfinished) and the per-question retrieval hits `doc_hit`/`answer_hit`),
+    with gold-answer NLL and cost.
 
     `generation` holds the model settings (see GENERATION; keyword arguments override them).
     Prompts are fitted to the model's window (`fit_prompt`); latency is the batched generation
@@ -115,24 +116,25 @@ def answer_questions(model, tokenizer, questions: list[dict], hits, chunk_text: 
     if texts:  # the first call pays one-off set-up costs that are not per question
         generate.generate_answers(model, tokenizer, texts[:1], **{**gen, "max_new_tokens": 1})
     start = time.perf_counter()
-    answers = generate.generate_answers(model, tokenizer, texts, **gen)
+    answers = generate.generations(model, tokenizer, texts, **gen)
     latency = (time.perf_counter() - start) / max(1, len(questions))
     nll = generate.answer_nll(model, tokenizer, texts, [q["answers"][0] for q in questions], batch_size=g["batch_size"],
                               max_length=limit + g["max_new_tokens"],
                               answer=prompts.renderer(tokenizer, g["chat_template"], g["templates"])[1])
     records = []
-    for q, a, h, (t, cut), n in zip(questions, answers, hits, fitted, nll):
+    for q, a, h, (t, truncated), n in zip(questions, answers, hits, fitted, nll):
         doc_hit, answer_hit = question_hits(q, [c for c, _ in h], chunk_doc, chunk_text) if chunk_doc else (None, None)
         records.append({
             "id": q["id"],
             "question": q["question"],
             "answers": q["answers"],
-            "prediction": a,
+            "prediction": a.text,
             "contexts": [{"chunk_id": c, "score": round(s, 6)} for c, s in h],
             "prompt_tokens": count_tokens(tokenizer, t),
             "latency_s": round(latency, 6),
             "gold_nll": None if math.isnan(n) else round(n, 6),
-            "truncated_tokens": cut,
+            "truncated_tokens": truncated,
+            "cut": a.cut,
             "doc_hit": doc_hit,
             "answer_hit": answer_hit,
         })

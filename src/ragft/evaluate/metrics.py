@@ -74,7 +74,8 @@ def quality_means(scores: dict[str, Sequence[float]]) -> dict:
 
 def aggregate_answers(predictions: Sequence[dict]) -> dict:
     """System metrics: each quality metric's mean, mean cost per question (prompt tokens, seconds,
-    and the questions/s they make), and how many prompts were truncated."""
+    and the questions/s they make), how many prompts were truncated and how many answers were cut at
+    max_new_tokens (`cut`: count and share)."""
     scores = per_question(predictions)
     del scores["id"]
     out: dict = {"n": len(predictions), **quality_means(scores)}
@@ -85,4 +86,7 @@ def aggregate_answers(predictions: Sequence[dict]) -> dict:
     if any("truncated_tokens" in p for p in predictions):
         cut = [p.get("truncated_tokens") or 0 for p in predictions]
         out["truncated"] = {"prompts": sum(c > 0 for c in cut), "tokens": sum(cut)}
+    if any("cut" in p for p in predictions):
+        n = sum(bool(p.get("cut")) for p in predictions)
+        out["cut"] = {"answers": n, "share": n / len(predictions)}
     return out

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from functools import partial
+from typing import NamedTuple
 
 import torch
 
@@ -193,6 +194,11 @@ class RowStops:
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
+def ended(tokens: list[int], end_ids: list[int], finished) -> bool:
+    """Whether a row's last token ends it: an end id, or a stop (`finished` says so)."""
+    return bool(tokens) and (tokens[-1] in end_ids or (finished is not None and finished(tokens)))
+
+
 def _until_end(tokens: list[int], end_ids: list[int], finished) -> list[int]:
     """`tokens` up to and with the first that ends the row (an end id, or `finished` says so)."""
     for i, t in enumerate(tokens):
@@ -223,13 +229,22 @@ def generate_decode(model, input_ids: torch.Tensor, attention_mask: torch.Tensor
     return [_until_end(row, end_ids, finished) for row in out[:, width:].tolist()]
 
 
+class Generation(NamedTuple):
+    """One answer: its text (up to its stop string), the new tokens generated (the ending token included),
+    and `cut`: whether generation stopped at max_new_tokens before an end of sequence or a stop."""
+
+    text: str
+    tokens: int
+    cut: bool
+
+
 @torch.no_grad()
-def generate_answers(
+def generations(
     model, tokenizer, prompt_texts: list[str], max_new_tokens: int = 24, batch_size: int = 16, max_length: int | None = None,
     stop: str | Sequence[str] | None = prompts.STOP, *, do_sample: bool = False, temperature: float = 1.0,
     top_p: float = 1.0, seed: int = 0,
-) -> list[str]:
-    """Answers for each prompt, in batches of prompts of similar length (left padding): greedy, or
+) -> list[Generation]:
+    """A `Generation` for each prompt, in batches of prompts of similar length (left padding): greedy, or
     sampled with `seed` (the same answers on every run). Each row stops at the end of sequence, or
     at its first `stop` string after some non-space text, and is cut there; a prompt over
     `max_length` tokens keeps its end. Models that `own_loop_ok` accepts decode with the KV-cache
@@ -244,15 +259,21 @@ def generate_answers(
     ids = prompt_ids(tokenizer, prompt_texts)
     ids = [r[-max_length:] if max_length else r for r in ids]
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))  # similar lengths share a batch: little padding
-    out: list[str] = [""] * len(ids)
+    out: list[Generation] = [Generation("", 0, False)] * len(ids)
     run = decode if own_loop_ok(model) else partial(generate_decode, pad=pad)
     for n, chunk in enumerate(_batches(order, batch_size)):
         input_ids, mask = left_pad([ids[i] for i in chunk], pad, model.device)
         new = run(model, input_ids, mask, max_new_tokens, sorted(eos), do_sample=do_sample,
                   temperature=temperature, top_p=top_p, seed=seed + n, finished=stopped)
         for i, tokens in zip(chunk, new):
-            out[i] = cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stops)
+            cut = len(tokens) >= max_new_tokens and not ended(tokens, sorted(eos), stopped)
+            out[i] = Generation(cut_at_stop(tokenizer.decode(tokens, skip_special_tokens=True), stops), len(tokens), cut)
     return out
+
+
+def generate_answers(model, tokenizer, prompt_texts: list[str], *args, **kwargs) -> list[str]:
+    """The answer texts of `generations` (same arguments)."""
+    return [g.text for g in generations(model, tokenizer, prompt_texts, *args, **kwargs)]
 
 
 @torch.no_grad()

@@ -17,11 +17,11 @@ P_INFIX = "_p_vs_"  # CSV column f"{metric}_p_vs_{reference}"
 HOLM_INFIX = "_holm_vs_"  # CSV column f"{metric}_holm_vs_{reference}": the same p, Holm-adjusted
 SEED_KEYS = ("seed_min", "seed_max", "seed_sd")  # a metric's spread over training-seed replicates
 MISSING = "-"
-COUNT_COLUMNS = ("n", "shots", "replicates", "train_tokens", "truncated_prompts")  # shown as integers even when NaN made them float
+COUNT_COLUMNS = ("n", "shots", "replicates", "train_tokens", "truncated_prompts", "cut_answers")  # shown as integers even when NaN made them float
 COST_KEYS = ("train_tokens", "train_seconds", "device_hours", "train_device", "peak_memory_mb")
 # The Markdown/LaTeX/HTML view's names for the columns it shows (the CSV keeps every column).
-VIEW_NAMES = {"prompt_tokens": "prompt tokens/q", "latency_s": "s/q", "questions_per_s": "q/s",
-              "truncated_prompts": "truncated", "train_tokens": "train tokens", "device_hours": "device-h"}
+VIEW_NAMES = {"prompt_tokens": "prompt tokens/q", "latency_s": "s/q", "questions_per_s": "q/s", "truncated_prompts": "truncated",
+              "cut_answers": "cut answers", "train_tokens": "train tokens", "device_hours": "device-h"}
 DECIMALS = {"prompt_tokens": 1, "prompt tokens/q": 1, "latency_s": 4, "s/q": 4, "questions_per_s": 1, "q/s": 1,
             "device_hours": 4, "device-h": 4}  # the rest: 3
 _INTEGRAL = {*COUNT_COLUMNS, *(VIEW_NAMES[k] for k in COUNT_COLUMNS if k in VIEW_NAMES)}
@@ -69,7 +69,7 @@ def holm_adjusted(p: Mapping[str, Mapping[str, Mapping[str, float]]]) -> dict[st
 def system_stats(runs: Sequence[dict], scores: Scores, n_boot: int = 1000, seed: int = 0) -> dict:
     """A system's row data from the metrics.json of each of its runs (one per replicate) and its scores:
     each scored metric's mean, interval and spread over replicates (stats.interval), the cost per question
-    and the training cost per adapter, averaged over the runs."""
+    and the training cost per adapter, averaged over the runs; answers cut at max_new_tokens summed over them."""
     for run in runs:
         if run.get("n") != len(scores.ids):  # the predictions scored here must be those evaluate counted
             raise ValueError(f"metrics.json counts {run.get('n')} questions, the predictions {len(scores.ids)}")
@@ -79,6 +79,9 @@ def system_stats(runs: Sequence[dict], scores: Scores, n_boot: int = 1000, seed:
     for key in ("prompt_tokens", "latency_s", "questions_per_s"):
         values = [r[key] for r in runs if r.get(key) is not None]
         out[key] = float(np.mean(values)) if values else None
+    if all("cut" in r for r in runs):  # the runs' answers together: n per run
+        cut = sum(r["cut"]["answers"] for r in runs)
+        out["cut"] = {"answers": cut, "share": cut / max(1, sum(r["n"] for r in runs))}
     if "cost" in runs[0]:  # numbers averaged over the replicates' adapters (seeds order batches differently)
         out["cost"] = {k: float(np.mean([r["cost"][k] for r in runs])) if _numeric(v) else v
                        for k, v in runs[0]["cost"].items()}
@@ -94,7 +97,7 @@ def comparison_table(
     """One row per system of its `system_stats` (`system_metrics`): spec, metrics with intervals (and,
     where a system has training-seed replicates, their count and each metric's spread over them), p
     (`paired[reference][system][metric]`, blank on the reference's row) and its Holm adjustment, cost
-    per question and training."""
+    per question (and answers cut at max_new_tokens: `cut_answers`, `cut_share`) and training."""
     # metrics shown by default: the answer metrics, and `judge` where a system has it
     if metrics is None:
         metrics = [m for m in (*ANSWER_METRICS, "judge") if any(m in sm for sm in system_metrics.values())]
@@ -125,6 +128,7 @@ def comparison_table(
         row["latency_s"] = _num(m.get("latency_s"))
         row["questions_per_s"] = _num(m.get("questions_per_s"))
         row["truncated_prompts"] = _num((m.get("truncated") or {}).get("prompts"))
+        row["cut_answers"], row["cut_share"] = (_num((m.get("cut") or {}).get(k)) for k in ("answers", "share"))
         for k in cost_keys:
             v = m.get("cost", {}).get(k)
             row[k] = v if isinstance(v, str) else _num(v)
@@ -146,7 +150,7 @@ def table_view(df: pd.DataFrame, headline: list[str] | tuple[str, ...] = ("f1", 
     """The columns a reader needs, short names: spec, n (and replicates), metrics with intervals, per headline
     metric its `p(f1) vs base / rag` and `Holm` columns (p at the floor of `n_boot` resamples as `< 0.002`)
     and, with replicates, its range over seeds; cost per question, training cost; `truncated` only when a
-    prompt was cut."""
+    prompt was cut; `cut answers` (0 included) wherever evaluation counted them."""
     metrics = [c for c in df.columns if f"{c}_lo" in df.columns]
     out = df[["system", "retriever", "adapter", "n", *(["replicates"] if "replicates" in df.columns else [])]].copy()
     for m in metrics:
@@ -162,6 +166,7 @@ def table_view(df: pd.DataFrame, headline: list[str] | tuple[str, ...] = ("f1", 
     keep = ["prompt_tokens", "latency_s"]
     if "truncated_prompts" in df.columns and df["truncated_prompts"].fillna(0).gt(0).any():
         keep.append("truncated_prompts")
+    keep += ["cut_answers"] if "cut_answers" in df.columns and df["cut_answers"].notna().any() else []  # 0 shows
     keep += [c for c in ("train_tokens", "device_hours") if c in df.columns]
     for c in keep:
         out[VIEW_NAMES.get(c, c)] = df[c]
@@ -250,26 +255,28 @@ def html_page(title: str, *parts: str) -> str:
                       *parts, "</body></html>"]) + "\n"
 
 
-def to_html(df: pd.DataFrame, title: str = "", note: str = "") -> str:
-    """A self-contained HTML page of the table with an optional note under it."""
+def to_html(df: pd.DataFrame, title: str = "", note: str = "", warnings: Sequence[str] = ()) -> str:
+    """A self-contained HTML page of the table with an optional note under it and `warnings` above it."""
     from html import escape
 
-    return html_page(title, html_table(df), f"<p>{escape(note)}</p>" if note else "")
+    alerts = "".join(f"<li><strong>Warning:</strong> {escape(w)}</li>" for w in warnings)
+    return html_page(title, *([f"<ul>{alerts}</ul>"] if alerts else []), html_table(df), f"<p>{escape(note)}</p>" if note else "")
 
 
 def write_comparison(df: pd.DataFrame, out_md: str | os.PathLike, out_csv: str | os.PathLike,
                      out_tex: str | os.PathLike | None = None, out_html: str | os.PathLike | None = None,
                      headline: list[str] | tuple[str, ...] = ("f1", "gold_nll"), title: str = "",
-                     note: str = "", n_boot: int = 1000, md_title: str = "") -> None:
-    """Write the comparison, each file atomically: the CSV with every column, the Markdown, LaTeX and
-    HTML tables as `table_view` shows it (HTML with a title and a note; Markdown under `md_title`)."""
+                     note: str = "", n_boot: int = 1000, md_title: str = "", warnings: Sequence[str] = ()) -> None:
+    """Write the comparison, each file atomically: the CSV with every column, the Markdown, LaTeX and HTML
+    tables as `table_view` shows it (HTML with a title, `warnings` and a note; Markdown under `md_title` and them)."""
     view = table_view(df, headline, n_boot)
-    write_text(out_md, (f"**{md_title}**\n\n" if md_title else "") + to_markdown(view))
+    alerts = "".join(f"- **Warning:** {w}\n" for w in warnings) + ("\n" if warnings else "")
+    write_text(out_md, (f"**{md_title}**\n\n" if md_title else "") + alerts + to_markdown(view))
     write_text(out_csv, to_csv(df))
     if out_tex is not None:
         write_text(out_tex, to_latex(view))
     if out_html is not None:
-        write_text(out_html, to_html(view, title, note))
+        write_text(out_html, to_html(view, title, note, warnings))
 
 
 def questions_label(split_manifest: Mapping) -> str:

@@ -63,7 +63,9 @@ def test_answer_questions_records_hits_truncation_and_cost(tiny_model_dir):
     gen = {"max_new_tokens": 4, "batch_size": 2}
     preds = answer_questions(model, tok, QUESTIONS, hits, CHUNK_TEXT, generation=gen, chunk_doc=CHUNK_DOC)
     assert list(preds[0]) == ["id", "question", "answers", "prediction", "contexts", "prompt_tokens", "latency_s",
-                              "gold_nll", "truncated_tokens", "doc_hit", "answer_hit"]
+                              "gold_nll", "truncated_tokens", "cut", "doc_hit", "answer_hit"]
+    # the untrained model says ":" over and over: never a stop, every answer runs into max_new_tokens
+    assert [(p["prediction"], p["cut"]) for p in preds] == [("::::", True)] * 3
     assert [(p["doc_hit"], p["answer_hit"], p["truncated_tokens"]) for p in preds] == [
         (True, True, 0), (True, True, 0), (None, False, 0)]  # q2: answer in its second chunk
     assert preds[0]["contexts"] == [{"chunk_id": "a#0", "score": 0.9}, {"chunk_id": "b#0", "score": 0.8}]

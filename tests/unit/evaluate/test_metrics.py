@@ -137,6 +137,13 @@ def test_aggregate_answers_counts_truncated_prompts():
     assert aggregate_answers(preds)["truncated"] == {"prompts": 1, "tokens": 37}
 
 
+def test_aggregate_answers_counts_answers_cut_at_max_new_tokens():
+    preds = [dict(PREDS[0], cut=True), dict(PREDS[1], cut=False)]
+    assert aggregate_answers(preds)["cut"] == {"answers": 1, "share": 0.5}
+    assert aggregate_answers([dict(p, cut=False) for p in PREDS])["cut"] == {"answers": 0, "share": 0.0}  # 0 is a count
+    assert "cut" not in aggregate_answers(PREDS)  # predictions from before the field: unknown
+
+
 def test_aggregate_answers_without_gold_nll():
     preds = [dict(p, gold_nll=None) for p in PREDS]
     assert aggregate_answers(preds)["gold_nll"] == {"mean": None}

@@ -54,6 +54,51 @@ def test_stop_strings_end_rows_early_without_changing_answers(tiny_model_dir, st
     assert stopped == [generate.cut_at_stop(a, stop) for a in full]
 
 
+def _scripted(model, script: list[int]):
+    """`model` made to answer `script`, token by token: each output-layer call (the prompt's, then
+    one per new token) puts all the weight on the next token of the script."""
+    calls = []
+
+    def force(module, args, logits):
+        logits = logits.clone()
+        logits[..., -1, :] = -1e4
+        logits[..., -1, script[min(len(calls), len(script) - 1)]] = 1e4
+        calls.append(1)
+        return logits
+
+    return model.lm_head.register_forward_hook(force)
+
+
+@pytest.mark.parametrize("own_loop", [True, False])
+def test_an_answer_is_cut_only_when_it_stops_at_the_budget(tiny_model_dir, own_loop, monkeypatch):
+    model, tok = load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
+    if not own_loop:  # transformers' generate with the stop rule as a stopping criterion
+        monkeypatch.setattr(generate, "own_loop_ok", lambda m: False)
+    ids = lambda s: tok(s, add_special_tokens=False)["input_ids"]  # noqa: E731
+    answer, rest = ids(" 42 days"), ids("\nQuestion: more")
+    to_newline = len(answer) + 1  # the newline ends the answer: it must fit in the budget
+
+    def run(script, budget, **kw):
+        hook = _scripted(model, script)
+        try:
+            return generate.generations(model, tok, [PROMPTS[0]], max_new_tokens=budget, **kw)[0]
+        finally:
+            hook.remove()
+
+    # "\n": stopped by the stop string, whether the budget had room to spare or none
+    assert run(answer + rest, 20) == generate.Generation("42 days", to_newline, False)
+    assert run(answer + rest, to_newline) == generate.Generation("42 days", to_newline, False)
+    # one token short of the newline: cut, and the answer reads as complete as it is
+    assert run(answer + rest, to_newline - 1) == generate.Generation("42 days", to_newline - 1, True)
+    assert run(answer + rest, 2) == generate.Generation(tok.decode(answer[:2]).strip(), 2, True)
+    # the end of sequence ends an answer too (its token is dropped from the text)
+    assert run(answer + [tok.eos_token_id], 20) == generate.Generation("42 days", len(answer) + 1, False)
+    # no stop strings: only the end of sequence saves an answer from the budget
+    assert run(answer + rest, 6, stop=None) == generate.Generation(tok.decode((answer + rest)[:6]).strip(), 6, True)
+    assert generate.generate_answers(model, tok, [PROMPTS[0]], max_new_tokens=2) == [
+        generate.generations(model, tok, [PROMPTS[0]], max_new_tokens=2)[0].text]
+
+
 def test_sampling_is_seeded(tiny_model_dir):
     model, tok = load_causal_lm(tiny_model_dir), load_tokenizer(tiny_model_dir)
     run = lambda seed: generate.generate_answers(model, tok, PROMPTS, max_new_tokens=8, batch_size=3, stop=None,

@@ -53,7 +53,7 @@ def test_comparison_table_columns_and_rows():
         "system", "retriever", "adapter", "shots", "n", *QUALITY,
         "exact_match_p_vs_base", "f1_p_vs_base", "accuracy_p_vs_base", "gold_nll_p_vs_base",
         "exact_match_holm_vs_base", "f1_holm_vs_base", "accuracy_holm_vs_base", "gold_nll_holm_vs_base",
-        "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts",
+        "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts", "cut_answers", "cut_share",
         "train_tokens", "train_seconds", "device_hours", "train_device",
     ]
     assert df["system"].tolist() == ["ft", "base"]  # order given, not sorted
@@ -71,7 +71,8 @@ def test_comparison_table_without_paired_or_cost():
     metrics = {"base": {k: v for k, v in METRICS["base"].items()}}
     df = comparison_table(metrics, SPECS)
     assert list(df.columns) == ["system", "retriever", "adapter", "shots", "n", *QUALITY,
-                                "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts"]
+                                "prompt_tokens", "latency_s", "questions_per_s", "truncated_prompts", "cut_answers",
+                                "cut_share"]
 
 
 def test_comparison_table_against_two_references():
@@ -110,6 +111,29 @@ def test_table_view_shows_truncation_only_when_a_prompt_was_cut():
     view = table_view(comparison_table(metrics, SPECS))
     assert view["truncated"].tolist() == [3, 0]
     assert "truncated" not in table_view(comparison_table(METRICS, SPECS)).columns
+
+
+def test_table_view_shows_cut_answers_zero_included():
+    metrics = {s: {**m, "cut": {"answers": 2 if s == "base" else 0, "share": 1.0 if s == "base" else 0.0}}
+               for s, m in METRICS.items()}
+    df = comparison_table(metrics, SPECS)
+    assert df["cut_answers"].tolist() == [0, 2] and df["cut_share"].tolist() == [0.0, 1.0]
+    view = table_view(df)
+    assert view["cut answers"].tolist() == [0, 2] and "truncated" not in view.columns
+    rows = to_markdown(view).splitlines()
+    assert rows[0].split("|")[-4].strip() == "cut answers"
+    assert [r.split("|")[-4].strip() for r in rows[2:]] == ["0", "2"]  # a count: 0 shows as 0
+    assert "cut answers" not in table_view(comparison_table(METRICS, SPECS)).columns  # not counted: not shown
+    one = {"base": {**metrics["base"], "cut": {"answers": 0, "share": 0.0}}}
+    assert table_view(comparison_table(one, SPECS))["cut answers"].tolist() == [0]
+
+
+def test_system_stats_sums_cut_answers_over_replicate_runs():
+    preds = [{"id": f"q{i}", "answers": ["x"], "prediction": "x"} for i in range(4)]
+    scores = Scores.from_runs([system_scores(preds), system_scores(preds)])
+    runs = [{**aggregate_answers(preds), "cut": {"answers": a, "share": a / 4}} for a in (1, 2)]
+    assert system_stats(runs, scores, n_boot=100)["cut"] == {"answers": 3, "share": 3 / 8}
+    assert "cut" not in system_stats([aggregate_answers(preds)] * 2, scores, n_boot=100)
 
 
 def test_system_scores_and_p_values():
@@ -211,6 +235,12 @@ def test_write_comparison(tmp_path):
     assert html.count("<tr>") == 3 and "<p>n = 2</p>" in html
     write_comparison(df, *out, headline=["f1"], md_title="Systems compared on docs (generated questions: 5 kept of 9)")
     assert out[0].read_text() == "**Systems compared on docs (generated questions: 5 kept of 9)**\n\n" + to_markdown(view)
+    # warnings: one line each right under the title, in the Markdown and the HTML alike
+    write_comparison(df, *out, headline=["f1"], title="Systems", md_title="Systems", warnings=["a < b", "c"], note="n = 2")
+    assert out[0].read_text() == "**Systems**\n\n- **Warning:** a < b\n- **Warning:** c\n\n" + to_markdown(view)
+    html = out[3].read_text()
+    assert "<h2>Systems</h2>\n<ul><li><strong>Warning:</strong> a &lt; b</li><li><strong>Warning:</strong> c</li></ul>\n" \
+        "<style type=" in html
 
 
 def test_corpora_markdown_puts_corpora_side_by_side():
