@@ -74,7 +74,7 @@ def test_every_system_scored_on_the_same_questions(run):
         preds = jsonl(res / "eval" / system / "predictions.jsonl")
         assert [p["id"] for p in preds] == eval_ids
         assert list(preds[0]) == ["id", "question", "answers", "prediction", "contexts", "prompt_tokens", "latency_s", "gold_nll",
-                                  "truncated_tokens", "doc_hit", "answer_hit"]
+                                  "truncated_tokens", "cut", "doc_hit", "answer_hit"]
         metrics = json.loads((res / "eval" / system / "metrics.json").read_text())
         # means only: the intervals are the report's, so that report.bootstrap reruns nothing else
         assert metrics["n"] == 24 and list(metrics["gold_nll"]) == ["mean"] and metrics["gold_nll"]["mean"] > 0
