@@ -10,10 +10,11 @@ REF_GFLOPS = 125.0  # one core's float32 256x256 numpy matmul there, quiet (mach
 
 # ---- documents: characters, chunks, questions ----------------------------------------------------
 CHARS_PER_PDF_PAGE = 3660  # the 10-K: 586,682 characters in 160 pages (a dense page; a paper's is ~3k)
+CHARS_PER_PDF_BYTE = 1.0  # at most, for a small text-only PDF (fpdf2's: 1,929 in 2,047 bytes; the 10-K: 0.47)
 TEXT_SHARE = {"txt": 1.0, "md": 1.0, "markdown": 1.0, "jsonl": 0.9, "json": 0.5, "html": 0.3, "htm": 0.3,
               "xhtml": 0.3, "docx": 0.5}  # characters of text per byte of file (demo: 197 KB of txt/md/jsonl, 177k)
 CHARS_PER_TOKEN = 4.3  # per chunk token not overlapped: demo 3.76 (979 chunks of 64/16), 10-K 4.85 (1,081 of 128/16)
-GENERATED_PER_CHUNK = 0.5  # cloze questions kept per chunk (demo: 500 of 1,017 sentences; AgXQA 168 from 191 chunks)
+GENERATED_PER_CHUNK = 0.7  # cloze questions kept per chunk: demo documents 0.5 (500 of 1,017), AgXQA 0.88, two small PDFs 0.94
 
 # ---- seconds of each job, quiet, with its rule's threads -----------------------------------------
 STARTUP_S = 2.0  # a job without torch (ingest, chunk, split_qa, index_bm25): demo 1.3-1.8 s

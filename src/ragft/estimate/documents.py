@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ragft.config import qa_file
 from ragft.estimate.calibration import (
+    CHARS_PER_PDF_BYTE,
     CHARS_PER_PDF_PAGE,
     CHARS_PER_TOKEN,
     GENERATED_PER_CHUNK,
@@ -60,10 +61,13 @@ def survey(files: list[str], read_budget_mb: float = 64) -> dict[str, dict]:
 
 
 def text_chars(formats: dict[str, dict]) -> int:
-    """Characters of text the documents hold: pages of PDFs, bytes of the rest by format."""
+    """Characters of text the documents hold: PDFs' by pages (and bytes), the rest's by bytes and format."""
     chars = 0.0
     for fmt, f in formats.items():
-        chars += f["pages"] * CHARS_PER_PDF_PAGE if fmt == "pdf" else f["bytes"] * TEXT_SHARE.get(fmt, 0.0)
+        if fmt == "pdf":  # a page holds a dense page's text at most, and a file no more than its bytes
+            chars += min(f["pages"] * CHARS_PER_PDF_PAGE, f["bytes"] * CHARS_PER_PDF_BYTE)
+        else:
+            chars += f["bytes"] * TEXT_SHARE.get(fmt, 0.0)
     return round(chars)
 
 

@@ -41,12 +41,15 @@ def test_characters_chunks_and_questions():
     # 2 pages of PDF at 3,660 characters, markdown byte for byte, HTML a third markup
     assert text_chars({"pdf": {"files": 1, "bytes": 9000, "pages": 2}, "md": {"files": 1, "bytes": 1000},
                        "html": {"files": 1, "bytes": 1000}}) == 7320 + 1000 + 300
+    # a small text-only PDF holds no more characters than bytes (fpdf2's 2 pages: 1,929 in 2,047 bytes)
+    assert text_chars({"pdf": {"files": 1, "bytes": 2047, "pages": 2}}) == 2047
+    assert text_chars({"pdf": {"files": 1, "bytes": 1_252_586, "pages": 160}}) == 585_600  # the 10-K: 586,682
     assert chunk_count(176_853, 200, 64, 16) == 857  # the demo: 979 chunks
     assert chunk_count(586_682, 1, 128, 16) == 1219  # the 10-K at the schema's chunk size: 1,081
     assert chunk_count(100, 3, 128, 16) == 3  # a document is at least one chunk
     generated = question_counts({"source": "docs/"}, QA, chunks=1219)
     assert generated == {"source": "generated", "total": 500, "eval": 80, "train": 420}
-    assert question_counts({"source": "docs/"}, QA, chunks=30) == {"source": "generated", "total": 15, "eval": 3, "train": 12}
+    assert question_counts({"source": "docs/"}, QA, chunks=30) == {"source": "generated", "total": 21, "eval": 4, "train": 17}
 
 
 def test_corpus_inputs_of_the_demo(monkeypatch):
