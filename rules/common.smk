@@ -252,13 +252,12 @@ def print_estimate():
     if not workflow.local_exec:
         return
     try:
-        from ragft.estimate import estimate, format_estimate, machine_gflops
+        from ragft.estimate import estimate, format_estimate, measure_machine
 
         planned = set()
         for job in workflow.dag.needrun_jobs():
             wc = dict(job.wildcards_dict or {})
             planned.add((job.rule.name, wc.get("corpus", ""), wc.get("system") or wc.get("recipe") or wc.get("shard") or ""))
-        now, best = machine_gflops()
-        logger.info(format_estimate(estimate(config, workflow.cores, now, planned, best)))
+        logger.info(format_estimate(estimate(config, workflow.cores, measure_machine(), planned)))
     except Exception as err:  # an estimate is advice: a run never fails for want of one
         logger.info(f"ragft estimate: not available ({type(err).__name__}: {err})")

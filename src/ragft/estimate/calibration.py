@@ -1,9 +1,9 @@
 """The estimator's constants, each measured on this project's 2-core AMD EPYC (AVX-512, no GPU,
 24 GB) and named with where it came from: the demo's jobs (benchmarks/rules/**.tsv of `make demo`,
 its data_report.json and metrics.json), ingest and chunking of SEC's 160-page 3M 10-K, and the
-README's timings of a fresh demo run (11 min 3 s of workflow at 94a7874). That machine is shared,
-so times are those of its quieter runs; ragft.estimate scales them by this machine's one-core
-matmul rate now over REF_GFLOPS, which folds in both a faster CPU and other work sharing it."""
+README's figures. That machine is shared with other work, so each time is its quiet equivalent (a
+measurement times the part of the CPU the run got, by the load model of ragft.estimate.run), and
+ragft.estimate divides them by the speed of the machine it runs on."""
 
 # ---- the machine ---------------------------------------------------------------------------------
 REF_GFLOPS = 125.0  # one core's float32 256x256 numpy matmul there, quiet (machine_gflops' best: 124-130)
@@ -34,8 +34,9 @@ TINY_STEP_S = 0.06  # build_tiny: a pretraining step of 32 x 384 tokens (DESIGN:
 TRAIN_GFLOPS = 64.0  # QLoRA on 2 threads: 4 x parameters FLOPs per trained token (demo: 24 steps, ~17.5k tokens, 157-171 s)
 CHECKPOINTING_TIME = 1.3  # gradient checkpointing recomputes activations: ~30% slower (config.yaml's recipe notes)
 LOAD_S_PER_GB = 8.0  # loading a causal LM per GB of float32 weights (half as much again to quantise to 4 bits)
-PREFILL_S = 8.5e-3  # evaluate: a prompt token of a 135M model, both passes (answer, gold NLL), batched
-DECODE_S = 1.8e-2  # evaluate: a generated token of a 135M model, batched (fitted with PREFILL_S to 77-144 s a system)
+PREFILL_S = 3.3e-3  # evaluate: a prompt token of a 135M model, both passes (answer, gold NLL), batched
+DECODE_S = 2.3e-2  # evaluate: a generated token of a 135M model, batched (both fitted to the demo's rag 84 s,
+# rag_ft 53-60 s, ft 32-33 s, two at a time with little other work; with more: base 119 s, fewshot 161 s)
 FT_ANSWER_TOKENS = 6  # a fine-tuned model answers in a short phrase (demo: ft answers 2.7x faster than base)
 REPORT_S = 15.0  # report, report_retrieval: pandas, the bootstrap, matplotlib
 SMOLLM2_PARAMS = 134.5e6  # the model the per-token costs were measured on; they scale with parameters

@@ -3,7 +3,9 @@ cores, peak memory, and the block of lines the workflow prints before its first 
 
 from __future__ import annotations
 
+import os
 import time
+from typing import NamedTuple
 
 from ragft.estimate.calibration import JOB_MB, QUESTION_TOKENS, REF_GFLOPS, REPORT_S
 from ragft.estimate.documents import corpus_inputs
@@ -18,10 +20,30 @@ from ragft.estimate.jobs import (
 )
 
 
-def machine_gflops(seconds: float = 0.2) -> tuple[float, float]:
-    """This machine's float32 matmul rate on one core (GFLOP/s, numpy), over about `seconds` now
-    and at its best: one core, because each job's threads are fixed by its rule. Other work that
-    shares the machine lowers the first, not the second."""
+class Machine(NamedTuple):
+    """What this machine offers a run now: one core's float32 matmul rate over a short probe and at
+    its fastest single multiplication (the CPU itself), and other work's load, runnable threads per
+    CPU over the last minute."""
+
+    now: float
+    best: float
+    load: float
+
+    @property
+    def share(self) -> float:
+        """The part of the CPU a run gets: the lower of the probe's part and what the load leaves
+        (a run's threads and the others' share the cores: 1 / (1 + load))."""
+        return min(1.0, self.now / self.best, 1 / (1 + self.load))
+
+    @property
+    def speed(self) -> float:
+        """Times on the calibration machine over this: its CPU's speed times the run's share."""
+        return self.best / REF_GFLOPS * self.share
+
+
+def measure_machine(seconds: float = 0.2) -> Machine:
+    """Time float32 256 x 256 matmuls (numpy) on one core for about `seconds`, and read the load
+    average: one core, because each job's threads are fixed by its rule."""
     import numpy as np
 
     try:
@@ -38,7 +60,9 @@ def machine_gflops(seconds: float = 0.2) -> tuple[float, float]:
             a @ b
             best = max(best, flop / (time.perf_counter() - now))
             reps += 1
-        return flop * reps / (time.perf_counter() - start) / 1e9, best / 1e9
+        rate = flop * reps / (time.perf_counter() - start)
+    load = os.getloadavg()[0] / (os.cpu_count() or 1) if hasattr(os, "getloadavg") else 0.0
+    return Machine(rate / 1e9, best / 1e9, load)
 
 
 # Which rules wait for which (per corpus; `build` is every model build): the longest chain of these
@@ -75,11 +99,10 @@ def wall_seconds(jobs: list[Job], cores: int) -> dict:
     return {"wall_s": max(chain, work / cores), "work_s": work, "chain_s": chain}
 
 
-def estimate(config: dict, cores: int, gflops: float, planned: set | None = None, best_gflops: float | None = None) -> dict:
+def estimate(config: dict, cores: int, machine: Machine, planned: set | None = None) -> dict:
     """The run's inputs, its jobs (only those in `planned`, as (rule, corpus, name), when given:
-    what Snakemake will run), wall time and peak memory on a machine of `cores` cores whose one-core
-    matmul rate is `gflops` now (`best_gflops` when nothing else runs). `config` is validated
-    (schema defaults filled in)."""
+    what Snakemake will run), wall time and peak memory with `cores` cores of `machine`. `config`
+    is validated (schema defaults filled in)."""
     model = model_facts(config["model"]["base"])
     inputs = {c: corpus_inputs(config, c) for c in config["corpora"]}
     recipes = {c: recipe_plans(config, inputs[c]) for c in config["corpora"]}
@@ -90,12 +113,11 @@ def estimate(config: dict, cores: int, gflops: float, planned: set | None = None
         jobs.append(Job("report_corpora", "", "", REPORT_S, 1, JOB_MB["report_corpora"]))
     if planned is not None:
         jobs = [j for j in jobs if (j.rule, j.corpus, j.name) in planned]
-    speed = gflops / REF_GFLOPS
-    jobs = [j._replace(seconds=j.seconds / speed) for j in jobs]
+    jobs = [j._replace(seconds=j.seconds / machine.speed) for j in jobs]
     peak = max(jobs, key=lambda j: j.mem_mb, default=Job("", "", "", 0.0, 1, 0.0))
     prompts = {c: {name: prompt_tokens(system, config, QUESTION_TOKENS[inputs[c]["questions"]["source"]])
                    for name, system in config["systems"].items()} for c in config["corpora"]}
-    return {"cores": cores, "gflops": gflops, "best_gflops": best_gflops or gflops, "speed": speed, "model": model,
+    return {"cores": cores, "machine": machine, "model": model,
             "inputs": inputs, "recipes": recipes, "prompt_tokens": prompts, "replicates": config["finetune"]["replicates"],
             "jobs": jobs, **wall_seconds(jobs, cores), "peak_mb": peak.mem_mb,
             "peak_job": f"{peak.rule}[{peak.name}]" if peak.name else peak.rule}
@@ -150,8 +172,9 @@ def format_estimate(est: dict) -> str:
     lines.append("  time        " + ", ".join(parts))
     lines.append(f"              CPU work {_duration(est['work_s'])} shared by {est['cores']} cores; the longest chain "
                  f"of jobs {_duration(est['chain_s'])}")
-    lines.append(f"  machine     one core's matmul {est['gflops']:.0f} GFLOP/s now, {est['best_gflops']:.0f} at best "
-                 f"(other work takes the difference); times are the calibration CPU's (2-core AMD EPYC, "
-                 f"{REF_GFLOPS:.0f}) scaled by {est['speed']:.2f}. A rough guide, within about 2x on a CPU; "
-                 f"not for a GPU")
+    cpu = est["machine"]
+    lines.append(f"  machine     one core's matmul {cpu.now:.0f} GFLOP/s now, {cpu.best:.0f} at best; other work's load "
+                 f"{cpu.load:.1f} per CPU: this run gets ~{cpu.share:.0%} of it; times are the calibration CPU's "
+                 f"(2-core AMD EPYC, {REF_GFLOPS:.0f} at best) / {cpu.speed:.2f}. A rough guide, within about 2x "
+                 f"on a CPU; not for a GPU")
     return "\n".join(lines)

@@ -53,6 +53,6 @@ def test_the_demos_training_and_evaluation_jobs():
     ft = jobs["finetune", "qlora"]
     # measured: 157-171 s quiet, 5,232 MB max_rss
     assert (round(ft.seconds), ft.threads, round(ft.mem_mb)) == (165, 2, 5506)
-    # measured: 77-144 s for each of the five systems
-    assert round(jobs["evaluate", "base"].seconds) == 79 and round(jobs["evaluate", "rag_ft"].seconds) == 106
+    # measured, two at a time with little other work: rag_ft 53-60 s
+    assert round(jobs["evaluate", "base"].seconds) == 66 and round(jobs["evaluate", "rag_ft"].seconds) == 60
     assert jobs["evaluate", "base"].mem_mb == 650 + 513  # measured 1,149 MB
