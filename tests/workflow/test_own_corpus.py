@@ -68,6 +68,7 @@ def test_make_run_on_a_folder_of_pdfs_writes_the_comparison(tmp_path):
     pdf_bytes = sum(f.stat().st_size for f in (work / "pdfs").iterdir())  # small text-only PDFs: a character a byte
     assert f"  documents   mydocs: 2 files: 2 pdf ({pdf_bytes / 1024:.1f} KB, 4 pages); ~{pdf_bytes:,} characters" in log
     assert "  evaluation  mydocs: " in log and "5 jobs to run" in log
+    assert "gemm_4bit_forward" not in log and "Loading faiss" not in log  # harmless notices, silenced
     table = (work / "results/mydocs/report/comparison.md").read_text()
     rows = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ")][1:]
     assert rows == ["base", "fewshot", "rag", "ft", "rag_ft"]

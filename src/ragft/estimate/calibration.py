@@ -14,7 +14,8 @@ CHARS_PER_PDF_BYTE = 1.0  # at most, for a small text-only PDF (fpdf2's: 1,929 i
 TEXT_SHARE = {"txt": 1.0, "md": 1.0, "markdown": 1.0, "jsonl": 0.9, "json": 0.5, "html": 0.3, "htm": 0.3,
               "xhtml": 0.3, "docx": 0.5}  # characters of text per byte of file (demo: 197 KB of txt/md/jsonl, 177k)
 CHARS_PER_TOKEN = 4.3  # per chunk token not overlapped: demo 3.76 (979 chunks of 64/16), 10-K 4.85 (1,081 of 128/16)
-GENERATED_PER_CHUNK = 0.7  # cloze questions kept per chunk: demo documents 0.5 (500 of 1,017), AgXQA 0.88, two small PDFs 0.94
+GENERATED_PER_CHUNK = 0.7  # cloze questions kept per chunk of prose: demo documents 0.5 (500 of 1,017), AgXQA 0.88
+GENERATED_PER_PDF_CHUNK = 0.27  # ... of a PDF, whose lines cut sentences (fragments): the 10-K 297 of 1,081 chunks
 
 # ---- seconds of each job, quiet, with its rule's threads -----------------------------------------
 STARTUP_S = 2.0  # a job without torch (ingest, chunk, split_qa, index_bm25): demo 1.3-1.8 s

@@ -14,6 +14,7 @@ from ragft.estimate.calibration import (
     CHARS_PER_PDF_PAGE,
     CHARS_PER_TOKEN,
     GENERATED_PER_CHUNK,
+    GENERATED_PER_PDF_CHUNK,
     TEXT_SHARE,
 )
 from ragft.ingest.sources import discover
@@ -60,15 +61,27 @@ def survey(files: list[str], read_budget_mb: float = 64) -> dict[str, dict]:
     return out
 
 
-def text_chars(formats: dict[str, dict]) -> int:
-    """Characters of text the documents hold: PDFs' by pages (and bytes), the rest's by bytes and format."""
-    chars = 0.0
+def format_chars(formats: dict[str, dict]) -> dict[str, int]:
+    """Characters of text by format: PDFs' by pages (and bytes), the rest's by bytes and format."""
+    chars = {}
     for fmt, f in formats.items():
         if fmt == "pdf":  # a page holds a dense page's text at most, and a file no more than its bytes
-            chars += min(f["pages"] * CHARS_PER_PDF_PAGE, f["bytes"] * CHARS_PER_PDF_BYTE)
+            chars[fmt] = round(min(f["pages"] * CHARS_PER_PDF_PAGE, f["bytes"] * CHARS_PER_PDF_BYTE))
         else:
-            chars += f["bytes"] * TEXT_SHARE.get(fmt, 0.0)
-    return round(chars)
+            chars[fmt] = round(f["bytes"] * TEXT_SHARE.get(fmt, 0.0))
+    return chars
+
+
+def text_chars(formats: dict[str, dict]) -> int:
+    """Characters of text the documents hold."""
+    return sum(format_chars(formats).values())
+
+
+def generated_per_chunk(formats: dict[str, dict]) -> float:
+    """Cloze questions kept per chunk, by the share of the text in PDFs (whose lines cut sentences)."""
+    chars = format_chars(formats)
+    pdf = chars.get("pdf", 0) / max(1, sum(chars.values()))
+    return pdf * GENERATED_PER_PDF_CHUNK + (1 - pdf) * GENERATED_PER_CHUNK
 
 
 def chunk_count(chars: int, docs: int, size: int, overlap: int) -> int:
@@ -76,14 +89,15 @@ def chunk_count(chars: int, docs: int, size: int, overlap: int) -> int:
     return max(docs, math.ceil(chars / (CHARS_PER_TOKEN * max(1, size - overlap))))
 
 
-def question_counts(corpus: dict, qa: dict, chunks: int) -> dict:
-    """How many questions there will be and how many are held out for evaluation."""
+def question_counts(corpus: dict, qa: dict, chunks: int, per_chunk: float = GENERATED_PER_CHUNK) -> dict:
+    """How many questions there will be and how many are held out for evaluation; generated ones at
+    `per_chunk` kept per chunk (generated_per_chunk)."""
     gold = qa_file(corpus)
     if gold:
         raw = Path(gold).read_bytes() if Path(gold).is_file() else b""
         total = raw.count(b'"question"') if gold.lower().endswith(".json") else raw.count(b"\n")
     else:
-        total = min(qa["generate"]["questions"], round(chunks * qa["generate"]["per_chunk"] * GENERATED_PER_CHUNK))
+        total = min(qa["generate"]["questions"], round(chunks * qa["generate"]["per_chunk"] * per_chunk))
     n_eval = min(qa["max_eval"], round(qa["eval_fraction"] * total))
     return {"source": "gold" if gold else "generated", "total": total, "eval": n_eval, "train": total - n_eval}
 
@@ -95,5 +109,5 @@ def corpus_inputs(config: dict, name: str) -> dict:
     formats = survey(files)
     chars = text_chars(formats)
     chunks = chunk_count(chars, len(files), config["chunk"]["size"], config["chunk"]["overlap"])
-    questions = question_counts(corpus, config["qa"], chunks)
+    questions = question_counts(corpus, config["qa"], chunks, generated_per_chunk(formats))
     return {"formats": formats, "files": len(files), "chars": chars, "chunks": chunks, "questions": questions}

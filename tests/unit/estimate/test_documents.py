@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from ragft.estimate.documents import chunk_count, corpus_inputs, pdf_pages, question_counts, survey, text_chars
+from ragft.estimate.documents import (
+    chunk_count,
+    corpus_inputs,
+    generated_per_chunk,
+    pdf_pages,
+    question_counts,
+    survey,
+    text_chars,
+)
 
 from ..ingest.docgen import make_pdf, write
 
@@ -50,6 +58,12 @@ def test_characters_chunks_and_questions():
     generated = question_counts({"source": "docs/"}, QA, chunks=1219)
     assert generated == {"source": "generated", "total": 500, "eval": 80, "train": 420}
     assert question_counts({"source": "docs/"}, QA, chunks=30) == {"source": "generated", "total": 21, "eval": 4, "train": 17}
+    # a PDF's lines cut its sentences: the 10-K kept 297 cloze questions from 1,081 chunks
+    tenk = {"pdf": {"files": 1, "bytes": 1_252_586, "pages": 160}}
+    assert generated_per_chunk(tenk) == 0.27 and generated_per_chunk({"md": {"files": 1, "bytes": 10}}) == 0.7
+    assert generated_per_chunk({**tenk, "md": {"files": 1, "bytes": 585_600}}) == pytest.approx((0.27 + 0.7) / 2)
+    assert question_counts({"source": "10k.pdf"}, QA, 1219, generated_per_chunk(tenk)) == {
+        "source": "generated", "total": 329, "eval": 66, "train": 263}  # 297: 59 and 238
 
 
 def test_corpus_inputs_of_the_demo(monkeypatch):
