@@ -3,6 +3,7 @@ memory, from the corpus's inputs, the model's size and the config."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import NamedTuple
@@ -42,6 +43,7 @@ from ragft.estimate.calibration import (
     TINY_STEP_S,
     TORCH_STARTUP_S,
     TRAIN_GFLOPS,
+    VOCAB,
 )
 from ragft.models.specs import built_dir, model_shape
 
@@ -58,10 +60,14 @@ class Job(NamedTuple):
 
 
 def model_facts(spec: str) -> dict:
-    """Parameters, float32 megabytes and shape of a causal LM spec (a built-in's before it is built;
-    a hub id counts as an 8B Llama)."""
-    mb, (hidden, layers, _heads) = model_shape(built_dir(spec) or spec)
-    return {"spec": spec, "params": mb * 2**20 / 4, "weights_mb": mb, "hidden": hidden, "layers": layers}
+    """Parameters, float32 megabytes, shape and vocabulary of a causal LM spec (a built-in's before
+    it is built; a hub id counts as an 8B Llama 3)."""
+    folder = built_dir(spec) or spec
+    mb, (hidden, layers, _heads) = model_shape(folder)
+    config = Path(folder, "config.json")
+    vocab = json.loads(config.read_text()).get("vocab_size") if config.is_file() else None
+    return {"spec": spec, "params": mb * 2**20 / 4, "weights_mb": mb, "hidden": hidden, "layers": layers,
+            "vocab": vocab or VOCAB.get(spec, VOCAB["hub"])}
 
 
 def builder_tokens(builders: dict, question_tokens: int, size: int) -> dict[str, float]:
@@ -90,9 +96,11 @@ def training(recipe: dict, builders: dict, examples: dict[str, int], lengths: di
             "longest": round(longest)}
 
 
-def prompt_tokens(system: dict, config: dict, question_tokens: int) -> int:
-    """Mean prompt tokens of a system's questions (builtin:smollm2 on the demo: base 51, fewshot 116, rag 117)."""
-    tokens = EVAL_PROMPT_TOKENS + question_tokens + system.get("shots", 0) * SHOT_TOKENS
+def prompt_tokens(system: dict, config: dict, source: str) -> int:
+    """Mean prompt tokens of a system's questions, gold or generated (builtin:smollm2 on the demo: base
+    51, fewshot 116, rag 117; on the 10-K: base 64, fewshot 193, rag with 3 chunks 535)."""
+    question_tokens = QUESTION_TOKENS[source]
+    tokens = EVAL_PROMPT_TOKENS + question_tokens + system.get("shots", 0) * SHOT_TOKENS[source]
     if system.get("retriever", "none") != "none":
         tokens += config["retrieval"]["k"] * config["chunk"]["size"] * CHUNK_LM_TOKENS
     cap = config["model"].get("max_prompt_tokens")
@@ -169,11 +177,12 @@ def model_jobs(config: dict, corpus: str, inputs: dict, model: dict, recipes: di
         adapter = system.get("adapter", "none")
         recipe = recipes.get(adapter, {}).get("recipe", {})
         quantized = recipe.get("quantization") == "nf4" and not gen.get("merge_adapter")
-        tokens = prompt_tokens(system, config, qtokens)
+        tokens = prompt_tokens(system, config, inputs["questions"]["source"])
         answer = gen["max_new_tokens"] if adapter == "none" else min(gen["max_new_tokens"], FT_ANSWER_TOKENS)
         seconds = load_seconds(model, quantized) + llm_seconds(model, q["eval"] * tokens, q["eval"] * answer)
         runs = replicate_names(name, replicates if adapter != "none" else 1)
-        jobs += [Job("evaluate", corpus, run, seconds, 1, model_mb(model, quantized)) for run in runs]
+        logits = gen["batch_size"] * tokens * model["vocab"] * 4 / 2**20  # a batch's prompts' float32 logits
+        jobs += [Job("evaluate", corpus, run, seconds, 1, model_mb(model, quantized) + logits) for run in runs]
         if config["report"]["judge"].get("model"):
             judge = model_facts(config["report"]["judge"]["model"])
             graded = load_seconds(judge) + llm_seconds(judge, q["eval"] * (JUDGE_PROMPT_TOKENS + qtokens + answer), q["eval"])

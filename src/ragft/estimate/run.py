@@ -7,7 +7,7 @@ import os
 import time
 from typing import NamedTuple
 
-from ragft.estimate.calibration import JOB_MB, QUESTION_TOKENS, REF_GFLOPS, REPORT_S
+from ragft.estimate.calibration import JOB_MB, REF_GFLOPS, REPORT_S
 from ragft.estimate.documents import corpus_inputs
 from ragft.estimate.jobs import (
     Job,
@@ -115,7 +115,7 @@ def estimate(config: dict, cores: int, machine: Machine, planned: set | None = N
         jobs = [j for j in jobs if (j.rule, j.corpus, j.name) in planned]
     jobs = [j._replace(seconds=j.seconds / machine.speed) for j in jobs]
     peak = max(jobs, key=lambda j: j.mem_mb, default=Job("", "", "", 0.0, 1, 0.0))
-    prompts = {c: {name: prompt_tokens(system, config, QUESTION_TOKENS[inputs[c]["questions"]["source"]])
+    prompts = {c: {name: prompt_tokens(system, config, inputs[c]["questions"]["source"])
                    for name, system in config["systems"].items()} for c in config["corpora"]}
     return {"cores": cores, "machine": machine, "model": model,
             "inputs": inputs, "recipes": recipes, "prompt_tokens": prompts, "replicates": config["finetune"]["replicates"],
