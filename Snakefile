@@ -27,6 +27,12 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 
 
+# Before the first job: the run's estimated wall time and peak memory on this machine (not in a dry
+# run, --lint, or a cluster's jobs; --no-hooks skips it).
+onstart:
+    print_estimate()
+
+
 # On a cluster (profiles/slurm) these light jobs run on the submitting host, not as SLURM jobs.
 localrules:
     all,

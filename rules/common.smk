@@ -241,3 +241,23 @@ def judge_model():
 def judge_inputs(wildcards):
     """Each system's judge verdicts, when a judge is configured."""
     return expand("results/{corpus}/eval/{run}/judge.jsonl", corpus=wildcards.corpus, run=RUNS) if JUDGE else []
+
+
+def print_estimate():
+    """Before the first job of a run on this machine: its estimated wall time and peak memory, for
+    the jobs Snakemake is about to run (ragft.estimate). A cluster's jobs run elsewhere: none then.
+    An estimate that fails says so in one line and never stops the run."""
+    from snakemake.logging import logger
+
+    if not workflow.local_exec:
+        return
+    try:
+        from ragft.estimate import estimate, format_estimate, measure_machine
+
+        planned = set()
+        for job in workflow.dag.needrun_jobs():
+            wc = dict(job.wildcards_dict or {})
+            planned.add((job.rule.name, wc.get("corpus", ""), wc.get("system") or wc.get("recipe") or wc.get("shard") or ""))
+        logger.info(format_estimate(estimate(config, workflow.cores, measure_machine(), planned)))
+    except Exception as err:  # an estimate is advice: a run never fails for want of one
+        logger.info(f"ragft estimate: not available ({type(err).__name__}: {err})")

@@ -44,7 +44,8 @@ def _message(err, prefix=()) -> str:
 def semantic_errors(config: dict) -> list[str]:
     """Cross-key mistakes the schema cannot see: unknown recipes, missing sources, bad overlap."""
     out = []
-    recipes = config.get("finetune", {}).get("recipes", {})
+    finetune = config.get("finetune") or {}  # left out, the recipes are the schema's default (qlora)
+    recipes = finetune["recipes"] if "recipes" in finetune else subschema("finetune.recipes")["default"]
     for name, system in config.get("systems", {}).items():
         adapter = system.get("adapter", "none")
         if adapter != "none" and adapter not in recipes:

@@ -7,6 +7,20 @@ import logging
 import sys
 import traceback
 
+# Library notices that read like errors but change nothing, silenced through the libraries' own
+# loggers (README: Messages you can ignore): bitsandbytes on a CPU with AVX512-BF16 warns that the
+# optional `kernels` package (which fetches a faster 4-bit matmul from the Hugging Face hub) is
+# missing, and falls back to its own CPU code; faiss logs each SIMD build it tries (AVX512, AVX2)
+# before the one its wheel has. Real errors of either still show.
+QUIET_LOGGERS = {"bitsandbytes.backends.cpu.ops": logging.ERROR, "faiss.loader": logging.WARNING}
+
+
+def quiet_library_notices() -> None:
+    """Raise the level of the loggers in QUIET_LOGGERS (before the libraries are imported: they
+    log while importing)."""
+    for name, level in QUIET_LOGGERS.items():
+        logging.getLogger(name).setLevel(level)
+
 
 def setup(log_path: str, threads: int | None = None) -> logging.Logger:
     """Point logging, warnings, stdout and stderr (progress bars) at `log_path`; cap torch's threads;

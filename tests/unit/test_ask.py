@@ -35,7 +35,8 @@ def test_load_config_fills_schema_defaults(tmp_path, monkeypatch):
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump({"corpora": {"demo": {"source": "resources/demo/corpus", "qa": "resources/demo/qa.jsonl"}}}))
     config = load_config(path)
-    assert config["systems"] == {"base": {"retriever": "none", "adapter": "none", "shots": 0}}
+    assert list(config["systems"]) == ["base", "fewshot", "rag", "ft", "rag_ft"]
+    assert config["systems"]["base"] == {"retriever": "none", "adapter": "none", "shots": 0}
     assert config["model"]["stop"] == ["\n"] and config["model"]["chat_template"] == "auto"
     assert config["report"]["references"] == ["base", "rag"] and config["report"]["judge"]["model"] is None
     path.write_text(yaml.safe_dump({"corpora": {"demo": {"source": "resources/demo/corpus", "qa": "resources/demo/qa.jsonl"}},

@@ -79,7 +79,7 @@ def test_qa_may_be_left_out_or_generate(config, tmp_path):
 
 
 def test_qa_generate_keys_are_checked_and_defaulted(config):
-    assert schema_defaults("qa.generate") == {"method": "llm", "model": "builtin:smollm2", "questions": 500, "per_chunk": 1,
+    assert schema_defaults("qa.generate") == {"method": "cloze", "model": "builtin:smollm2", "questions": 500, "per_chunk": 1,
                                               "min_words": 6, "max_words": 40, "max_bare_share": 0.05,
                                               "max_candidates": 0, "round_trip_f1": 0.4,
                                               "max_new_tokens": 40, "batch_size": 16, "template": None}
@@ -93,6 +93,49 @@ def test_qa_generate_keys_are_checked_and_defaulted(config):
     bad["qa"]["generate"]["model"] = "builtin:giant"
     with pytest.raises(ConfigError, match="qa.generate.model"):
         check(bad, SCHEMA)
+
+
+def test_a_config_of_only_corpora_gets_the_five_systems_and_a_cpu_sized_recipe(tmp_path, monkeypatch):
+    from ragft.ask import load_config
+
+    monkeypatch.chdir(ROOT)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({"corpora": {"mydocs": {"source": "resources/demo/corpus/pests"}}}))
+    config = load_config(path, SCHEMA)
+    assert config["systems"] == {"base": {"retriever": "none", "adapter": "none", "shots": 0},
+                                 "fewshot": {"retriever": "none", "adapter": "none", "shots": 3},
+                                 "rag": {"retriever": "hybrid", "adapter": "none", "shots": 0},
+                                 "ft": {"retriever": "none", "adapter": "qlora", "shots": 0},
+                                 "rag_ft": {"retriever": "hybrid", "adapter": "qlora", "shots": 0}}
+    # the demo's recipe, minutes on a CPU: 24 steps of 8 x 256 tokens, on closed-book and RAFT-style QA
+    qlora = {**recipe_defaults(SCHEMA), **config["finetune"]["recipes"]["qlora"]}
+    assert list(config["finetune"]["recipes"]) == ["qlora"]
+    assert (qlora["quantization"], qlora["max_steps"], qlora["batch_size"], qlora["max_length"], qlora["lr"],
+            qlora["log_every"], qlora["save_every"]) == ("nf4", 24, 8, 256, 0.0005, 4, 8)
+    demo = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    same = {k: v for k, v in demo["finetune"]["recipes"]["qlora"].items() if k != "epochs"}  # ignored with max_steps
+    assert {k: qlora[k] for k in same} == same
+    assert {b: spec["enabled"] for b, spec in config["finetune"]["data"].items()} == {
+        "chunks": False, "qa": True, "retrieval": True}
+    assert config["qa"]["generate"]["method"] == "cloze"  # questions in seconds on a CPU; llm on a GPU
+    # systems of one's own that name the default recipe need no finetune section
+    check({"corpora": {"mydocs": {"source": "resources/demo/corpus"}}, "systems": {"ft": {"adapter": "qlora"}}}, SCHEMA)
+
+
+def test_the_starting_config_is_the_schemas_defaults_spelled_out(monkeypatch):
+    from snakemake.utils import validate
+
+    monkeypatch.chdir(ROOT)
+    mine = yaml.safe_load((ROOT / "config" / "my_corpus.yaml").read_text())
+    assert mine["corpora"] == {"mydocs": {"source": "path/to/pdfs/"}}
+    with pytest.raises(ConfigError, match="config key 'corpora.mydocs.source': 'path/to/pdfs/' matches no file"):
+        check(mine, SCHEMA)
+    mine["corpora"]["mydocs"]["source"] = "resources/demo/corpus"
+    check(mine, SCHEMA)
+    bare = {"corpora": mine["corpora"]}
+    validate(mine, str(SCHEMA))
+    validate(bare, str(SCHEMA))
+    assert mine == bare
 
 
 def test_clean_defaults_come_from_the_schema():

@@ -10,7 +10,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "ragft"
 # each stage may import the shared modules and the stages before it, never one after it
 ORDER = ["ingest", "qa", "models", "retrieval", "finetune", "evaluate", "report"]
 SHARED = {"config", "jsonl", "logs", "prompts", "answers", "sentences"}
-TOP = {"ask", "cli", "demo_data"}  # users of the stages, imported by none of them
+TOP = {"ask", "cli", "demo_data", "estimate"}  # users of the stages, imported by none of them
 
 
 def modules():
@@ -31,7 +31,7 @@ def imported(path):
 
 def rank(module):
     top = module.split(".")[0]
-    if top in SHARED:
+    if top in SHARED or module == "":  # "": the package's own __init__, which may import shared modules only
         return -1
     return len(ORDER) if top in TOP else ORDER.index(top)
 

@@ -26,3 +26,13 @@ def test_a_config_file_of_ones_own_replaces_the_demo_config(tmp_path):
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode != 0
     assert "ragft: config key 'corpora.demo.source': 'resources/demo/corpus' matches no file or directory" in proc.stderr
+
+
+def test_a_config_of_only_corpora_compares_the_five_systems(tmp_path):
+    """A folder of documents and nothing else: the schema's defaults give cloze questions, the
+    CPU-sized QLoRA recipe and the five systems, one evaluation each."""
+    work = make_workdir(tmp_path / "work", {"corpora": {"mydocs": {"source": "data/corpus/pests"}}})
+    names = job_names(planned_jobs(work))
+    assert [n for n in names if n.startswith("evaluate")] == [
+        "evaluate[base]", "evaluate[fewshot]", "evaluate[ft]", "evaluate[rag]", "evaluate[rag_ft]"]
+    assert {"generate_qa", "finetune[qlora]", "finetune_data[qlora]", "build_smollm2", "report"} <= set(names)
