@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import torch
-from eval_throughput import CONFIG, ROOT, SYSTEMS_PER_SET, cpu, demo_split, prompt_sets
+from eval_throughput import CONFIG, ROOT, SYSTEMS_PER_SET, cpu, demo_split, load_model, prompt_sets
 
 from ragft.evaluate.answer import generate_kwargs, generation_settings
 from ragft.models.generate import generations
@@ -56,12 +55,7 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=128, help="max_new_tokens of the measurement")
     ap.add_argument("--threads", type=int, default=2, help="torch threads")
     args = ap.parse_args()
-    from ragft.models.load import load_causal_lm, load_tokenizer
-
-    if not (Path(args.model) / "config.json").is_file():
-        sys.exit(f"{args.model}: no model; build builtin:smollm2 (rule build_smollm2) or pass --model")
-    torch.set_num_threads(args.threads)
-    model, tok = load_causal_lm(args.model), load_tokenizer(args.model)
+    model, tok = load_model(args.model, args.threads)
     g = generation_settings(CONFIG["model"], max_new_tokens=args.budget)
     with tempfile.TemporaryDirectory() as tmp:
         questions, train, chunks = demo_split(Path(tmp))

@@ -152,6 +152,16 @@ def report(rows: list[tuple], questions: list[dict]) -> None:
                 print(f"- {name}, {qu['id']}: ragft {a[:60]!r}, generate {b[:60]!r}")
 
 
+def load_model(path: str, threads: int):
+    """(model, tokenizer) of the built smollm2 folder (or --model), torch on `threads` threads."""
+    from ragft.models.load import load_causal_lm, load_tokenizer
+
+    if not (Path(path) / "config.json").is_file():
+        sys.exit(f"{path}: no model; build builtin:smollm2 (rule build_smollm2) or pass --model")
+    torch.set_num_threads(threads)
+    return load_causal_lm(path), load_tokenizer(path)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", default=str(ROOT / "resources" / "models" / "smollm2"))
@@ -159,12 +169,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the evaluate rule runs with 1)")
     args = ap.parse_args()
-    from ragft.models.load import load_causal_lm, load_tokenizer
-
-    if not (Path(args.model) / "config.json").is_file():
-        sys.exit(f"{args.model}: no model; build builtin:smollm2 (rule build_smollm2) or pass --model")
-    torch.set_num_threads(args.threads)
-    model, tok = load_causal_lm(args.model), load_tokenizer(args.model)
+    model, tok = load_model(args.model, args.threads)
     g = generation_settings(CONFIG["model"])
     with tempfile.TemporaryDirectory() as tmp:
         questions, train, chunks = demo_split(Path(tmp))

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 
 from ragft.answers import holds_answer, normalize_answer
-from ragft.qa.spans import BOILERPLATE, furniture, is_bare, key_span, sentences
+from ragft.qa.spans import BOILERPLATE, WORD, furniture, is_bare, key_span, sentences
 
 METHOD = "cloze"
 PROMPT = "Fill in the blank: "  # with a subject: "Fill in the blank (3M 2018 10K): "
@@ -38,7 +38,6 @@ REASONS = (
     "repeated_answer",  # MAX_SAME_ANSWER kept questions already have this answer ("December 31, 2018")
     "near_duplicate",  # same question, or nearly the same sentence, as a kept question
 )
-_WORD = re.compile(r"\w[\w'’-]*")
 
 _UNRESOLVED = re.compile(
     r"^(?:it|its|this|these|those|that|they|their|them|he|she|his|her|such|both|here|the above|"
@@ -68,7 +67,7 @@ def sentence_reason(sentence: str, min_words: int, max_words: int) -> str | None
         return "fragment"
     if _ABBREVIATION_END.search(sentence):
         return "fragment"  # cut after an abbreviation: "... and in October 2018, issued ASU No."
-    words = _WORD.findall(sentence)
+    words = WORD.findall(sentence)
     long = [w for w in words if len(w) > 3 and w.lower() not in _SMALL_WORDS]
     if len(long) >= 3 and all(w[0].isupper() for w in long):
         return "fragment"  # a title ("Ownership of Certain Beneficial Owners and Management and Related Matters.")
@@ -107,7 +106,7 @@ def cloze(sentence: str, min_words: int, max_words: int, about: str | None = Non
     if span is None:
         return "no_span"
     blanked = sentence[: span[0]] + BLANK + sentence[span[1]:]
-    if len(_WORD.findall(blanked)) <= min_words // 2 + 1:  # "Capital ____." of a list of names
+    if len(WORD.findall(blanked)) <= min_words // 2 + 1:  # "Capital ____." of a list of names
         return "too_short"
     if holds_answer(f"{about or ''} {blanked}", [sentence[span[0]:span[1]]]):
         return "answer_in_question"

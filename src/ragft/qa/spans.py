@@ -19,7 +19,7 @@ from ragft.sentences import sentence_spans
 
 # heading, bullet, list number, or footnote marker at a line's start: "# ", "- ", "2) ", "(1) ", "(a) ", "* "
 _MARKER = re.compile(r"^(?:#{1,6}\s+|[-*•·▪]\s+|\d{1,2}[.)]\s+|\([0-9a-z]{1,3}\)\s+|[*†‡]+\s*)")
-_WORD = re.compile(r"\w[\w'’-]*")
+WORD = re.compile(r"\w[\w'’-]*")  # a word, as cloze counts them
 _NUM = r"[$€£]?\d+(?:,\d{3})*(?:\.\d+)?%?"
 _UNITS = (
     "%|percent|per cent|°C|°F|kg|g|mg|µg|t|tonnes?|tons?|ha|hectares?|acres?|km|m|cm|mm|µm|nm|"
@@ -97,7 +97,7 @@ def quantity_spans(sentence: str) -> list[tuple[int, int]]:
 def name_spans(sentence: str) -> list[tuple[int, int]]:
     """Spans of runs of two or more capitalised words (joined by spaces and "of", "de", ...), the
     sentence's first word left out: a capital there says nothing."""
-    words = [m.span() for m in _WORD.finditer(sentence)][1:]
+    words = [m.span() for m in WORD.finditer(sentence)][1:]
     spans, run = [], []
     for start, end in words + [(len(sentence) + 1, len(sentence) + 1)]:
         word = sentence[start:end]
